@@ -1,0 +1,118 @@
+"""
+### Send orders to backoffice
+
+Every interval, sends the App4Sales orders that have not reached their backoffice ERP yet.
+
+1. **extract** finds the unsent orders in the order database (Airflow connection
+   `app4sales_db`) and cuts them into chunks: one administration per chunk, at most
+   `chunk_size` orders (Params), so a run never creates one task per order.
+2. One **task group per connector** (Reflecta, EzXml, Spector, StyleMan, AccountView) maps
+   `send_chunk` over its chunks. Each chunk claims its orders, opens one connection to the
+   ERP, sends order by order and stores each outcome on the order at once.
+3. **summary** reads back where the run's orders stand and logs sent / failed counts.
+
+Safe to clear and rerun: a chunk only sends orders it can claim, and sent orders cannot be
+claimed, so clearing a finished task sends nothing again; clearing a failed one sends exactly
+the orders that did not go. Orders with bad data fail with a stored error naming the order
+and the field; the rest of their chunk still goes. Transient failures (ERP down, connection
+cut) fail the chunk task, which Airflow retries with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task, task_group
+from backoffice_export.connectors import CONNECTORS
+
+SCHEDULE = os.environ.get("BACKOFFICE_EXPORT_SCHEDULE", "*/15 * * * *")
+DEFAULT_CHUNK_SIZE = int(os.environ.get("BACKOFFICE_CHUNK_SIZE", "200"))
+RETRIES = int(os.environ.get("BACKOFFICE_TASK_RETRIES", "3"))
+
+
+@dag(
+    schedule=SCHEDULE,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=2,
+    doc_md=__doc__,
+    tags=["backoffice-export"],
+    params={
+        "chunk_size": Param(DEFAULT_CHUNK_SIZE, type="integer", minimum=1, maximum=1000,
+                            description="Orders per chunk: one ERP connection and one task instance each"),
+    },
+    default_args={
+        "retries": RETRIES,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": timedelta(minutes=60),
+    },
+)
+def send_orders_to_backoffice() -> None:
+    @task(multiple_outputs=True)
+    def extract(params: dict, dag_run=None, data_interval_start=None, data_interval_end=None) -> dict:
+        from backoffice_export import config, export
+        from backoffice_export.db.engine import engine_for_connection
+        from backoffice_export.window import export_window
+
+        created_from, created_before = export_window(dag_run, data_interval_start, data_interval_end)
+        plan = export.plan_chunks(engine_for_connection(config.DB_CONN_ID), params["chunk_size"],
+                                  created_from=created_from, created_before=created_before)
+        for connector, chunks in plan.items():
+            print(f"{connector}: {sum(len(c['ids']) for c in chunks)} orders in {len(chunks)} chunks")
+        return plan
+
+    @task
+    def chunks_for(connector: str, chunks: list[dict]) -> list[dict]:
+        from backoffice_export.connectors import get_connector
+
+        if chunks and get_connector(connector) is None:
+            waiting = sum(len(c["ids"]) for c in chunks)
+            print(f"The {connector} connector is not built yet: its {waiting} orders stay pending.")
+            return []
+        return chunks
+
+    @task(map_index_template="{{ chunk_label }}")
+    def send_chunk(chunk: dict, ti=None) -> dict:
+        from airflow.sdk import get_current_context
+        from backoffice_export import config, export
+        from backoffice_export.db.engine import engine_for_connection
+        from backoffice_export.export_state import ClaimOwner
+
+        ids = chunk["ids"]
+        get_current_context()["chunk_label"] = f"{chunk['administration']}: {len(ids)} orders from id {ids[0]}"
+        owner = ClaimOwner(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+        result = export.send_chunk(engine_for_connection(config.DB_CONN_ID), ids, owner)
+        print(f"sent {result.sent}, failed {result.failed}, already done {result.skipped}, "
+              f"waiting for a retry {result.left_for_retry}")
+        if result.left_for_retry:
+            raise export.ChunkIncomplete(
+                f"{result.left_for_retry} orders of this chunk met a transient failure; the retry sends them"
+            )
+        return result.as_xcom()
+
+    @task(trigger_rule="all_done")
+    def summary(plan: dict) -> dict:
+        from backoffice_export import config, export
+        from backoffice_export.db.engine import engine_for_connection
+
+        totals = export.summarise(engine_for_connection(config.DB_CONN_ID), plan)
+        for connector, counts in totals.items():
+            print(f"{connector}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return totals
+
+    plan = extract()
+    groups = []
+    for name in CONNECTORS:
+
+        @task_group(group_id=name)
+        def connector_group(connector: str = name) -> None:
+            send_chunk.expand(chunk=chunks_for(connector, plan[connector]))
+
+        groups.append(connector_group())
+    groups >> summary(plan)
+
+
+send_orders_to_backoffice()

@@ -1,0 +1,68 @@
+"""The contract between the export runner and a connector."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pydantic
+import sqlalchemy as sa
+
+from backoffice_export.errors import SettingsError
+from backoffice_export.model import Administration, Order
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the ERP now knows the order as, and where it went (shown in the ledger)."""
+
+    backoffice_order_nr: str | None
+    destination: str
+
+
+class Session(Protocol):
+    def send(self, order: Order) -> Sent:
+        """Deliver one order; raise OrderDataError or DeliveryError when it cannot go."""
+
+
+class Connector(Protocol):
+    name: str
+
+    def parse_settings(self, raw: Mapping[str, Any]) -> Any: ...
+
+    def open_session(self, administration: Administration, settings: Any,
+                     engine: sa.Engine) -> AbstractContextManager[Session]:
+        """Open the chunk's one transport connection; raise ConnectionLost when it cannot."""
+
+
+class SettingsModel(pydantic.BaseModel):
+    """Base for connector settings: seed names, unknown names refused, values validated."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# Transport settings of the original connectors. Credentials live only in Airflow connections,
+# so these are refused as settings with a pointer to where they belong.
+CONNECTION_FIELDS = frozenset({"Address", "Username", "Password", "UseTLS", "UseSSL", "FtpActiveConnection",
+                               "BaseUrl", "ClientId", "ClientSecret", "ApiKey", "Token"})
+
+
+def parse_settings(model: type[pydantic.BaseModel], raw: Mapping[str, Any], connector: str) -> Any:
+    """Validate settings, turning pydantic's report into one line per offending setting."""
+    misplaced = sorted(CONNECTION_FIELDS & set(raw))
+    if misplaced:
+        raise SettingsError(
+            f"{connector} settings invalid: setting {', '.join(misplaced)} belongs in the administration's "
+            "Airflow connection (host, login, password, extras), not in its connector settings"
+        )
+    try:
+        return model.model_validate(dict(raw))
+    except pydantic.ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]) or "settings"
+            reason = "is not a setting of this connector" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"setting {name} {reason}")
+        raise SettingsError(f"{connector} settings invalid: " + "; ".join(problems)) from None

@@ -1,0 +1,129 @@
+"""Order -> Reflecta order XML. Pure: no database, no network, one function per seed table.
+
+Seed rows and where they land (``Orders/OrderHeader`` ...):
+
+===================  ==========================================  ==============================
+Seed row             Element                                     From
+===================  ==========================================  ==============================
+Order Number         ``WebOrderNr``                              Order.OrderNr (generated if missing)
+Company Code         ``CompanyCode``                             setting CompanyCode (mandatory)
+Order Date           ``OrderDate`` (yyyy-MM-dd)                  Order.OrderDate
+Customer Code        ``CustomerCode``                            Order.Customer.Code
+Currency             ``CurrencyCode``                            the customer's price list currency,
+                                                                 else the administration's currency
+Line Sequence        ``OrderLine/WebOrderLineSeq``               1, 2, 3 ...
+Item Code            ``OrderLine/ItemCode``                      Item.ExtraData.BackofficeItemCode
+Dimension            ``OrderLine/ItemDimension_obj``             Item.ExtraData.ItemDimension
+Dimension Size       ``OrderLine/ItemDimensionSize_obj``         Item.ExtraData.ItemDimensionSize
+Quantity             ``OrderLine/OrderedQty``                    OrderLine.Quantity, as is
+Price                ``OrderLine/SalesPriceAmt``                 OrderLine.Price, as is (no VAT logic)
+Delivery Date        ``OrderLine/EarliestDeliveryDate``          Order.DeliveryDate (the order's)
+Customer Name        ``DeliveryAddress/Name``                    Order.Customer.Name
+Street / House Nr    ``Street`` / ``HouseNr`` / ``HouseNrExt``   AlternateAddress.Address1, parsed
+City                 ``DeliveryAddress/City``                    AlternateAddress.City
+Postal Code          ``DeliveryAddress/ZipCode``                 AlternateAddress.PostalCode
+Country              ``DeliveryAddress/CountryIsoCode``          AlternateAddress.CountryIso2
+===================  ==========================================  ==============================
+
+The delivery address is written only when the order has an alternate address. No discounts,
+surcharges, payments or attachments: the seed's connector sends none.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from lxml import etree
+
+from backoffice_export.connectors.reflecta.settings import ReflectaSettings
+from backoffice_export.errors import OrderDataError
+from backoffice_export.mapping.dates import iso_date
+from backoffice_export.mapping.dutch_address import parse_address
+from backoffice_export.mapping.money import invariant
+from backoffice_export.mapping.xml import element
+from backoffice_export.model import Order, OrderLine
+
+EXTRA_ITEM_CODE, EXTRA_DIMENSION, EXTRA_DIMENSION_SIZE = "BackofficeItemCode", "ItemDimension", "ItemDimensionSize"
+
+
+def currency_code(order: Order) -> str | None:
+    customer = order.customer
+    if customer is not None and customer.price_list_currency:
+        return customer.price_list_currency
+    return order.administration.default_currency
+
+
+def build_order(order: Order, settings: ReflectaSettings, order_nr: str) -> etree._Element:
+    if order.customer is None:
+        raise OrderDataError("Order.Customer", "the order has no customer")
+    if not order.lines:
+        raise OrderDataError("Order.OrderLines", "the order has no lines")
+    root = etree.Element("Orders")
+    header = etree.SubElement(root, "OrderHeader")
+    element(header, "WebOrderNr", order_nr, field="Order.OrderNr")
+    element(header, "CompanyCode", settings.CompanyCode, field="setting CompanyCode")
+    element(header, "OrderDate", iso_date(order.order_date))
+    element(header, "CustomerCode", order.customer.code, field="Customer.Code")
+    currency = currency_code(order)
+    if currency:
+        element(header, "CurrencyCode", currency, field="Customer.PriceList.CurrencyIso")
+    if order.alternate_address is not None:
+        _delivery_address(header, order)
+    lines = etree.SubElement(header, "OrderLines")
+    for sequence, line in enumerate(order.lines, start=1):
+        _order_line(lines, order, line, sequence)
+    return root
+
+
+def _delivery_address(header: etree._Element, order: Order) -> None:
+    address = order.alternate_address
+    assert address is not None and order.customer is not None
+    parts = parse_address(address.address1)
+    node = etree.SubElement(etree.SubElement(header, "DeliveryAddresses"), "DeliveryAddress")
+    element(node, "Name", order.customer.name, field="Customer.Name")
+    element(node, "Street", parts.street, field="AlternateAddress.Address1")
+    element(node, "HouseNr", parts.house_number or None, field="AlternateAddress.Address1")
+    element(node, "HouseNrExt", parts.addition or None, field="AlternateAddress.Address1")
+    element(node, "ZipCode", address.postal_code, field="AlternateAddress.PostalCode")
+    element(node, "City", address.city, field="AlternateAddress.City")
+    element(node, "CountryIsoCode", address.country_iso2, field="AlternateAddress.CountryIso2")
+
+
+def _order_line(parent: etree._Element, order: Order, line: OrderLine, sequence: int) -> None:
+    where = f"line {sequence}"
+    if line.item is None:
+        raise OrderDataError("OrderLine.Item", f"{where} has no item")
+    extra = line.item.extra_data
+    if not extra:
+        raise OrderDataError(
+            "Item.ExtraData",
+            f"item {line.item.code} on {where} has no ExtraData (BackofficeItemCode, ItemDimension, "
+            "ItemDimensionSize), so its Reflecta item is unknown",
+        )
+    if not extra.get(EXTRA_ITEM_CODE):
+        raise OrderDataError(f"Item.ExtraData.{EXTRA_ITEM_CODE}", f"item {line.item.code} on {where} has none")
+    if line.quantity <= 0:
+        raise OrderDataError("OrderLine.Quantity", f"{where} has quantity {invariant(line.quantity)}; must be positive")
+    if line.price is None:
+        raise OrderDataError("OrderLine.Price", f"{where} has no price")
+    if line.price < Decimal(0):
+        raise OrderDataError("OrderLine.Price", f"{where} has a negative price {invariant(line.price)}")
+    node = etree.SubElement(parent, "OrderLine")
+    element(node, "WebOrderLineSeq", sequence)
+    element(node, "ItemCode", extra[EXTRA_ITEM_CODE], field=f"Item.ExtraData.{EXTRA_ITEM_CODE}")
+    if extra.get(EXTRA_DIMENSION):
+        element(node, "ItemDimension_obj", extra[EXTRA_DIMENSION], field=f"Item.ExtraData.{EXTRA_DIMENSION}")
+    if extra.get(EXTRA_DIMENSION_SIZE):
+        element(node, "ItemDimensionSize_obj", extra[EXTRA_DIMENSION_SIZE],
+                field=f"Item.ExtraData.{EXTRA_DIMENSION_SIZE}")
+    element(node, "OrderedQty", invariant(line.quantity))
+    element(node, "SalesPriceAmt", _price(line.price))
+    if order.delivery_date is not None:
+        element(node, "EarliestDeliveryDate", iso_date(order.delivery_date))
+
+
+def _price(value: Decimal) -> str:
+    """The price as stored, at least two decimals (12.5 -> 12.50, 3.1415 stays)."""
+    text = invariant(value)
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"

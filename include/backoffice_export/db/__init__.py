@@ -1,0 +1,1 @@
+"""The App4Sales order database: schema and engine."""

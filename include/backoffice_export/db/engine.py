@@ -1,0 +1,66 @@
+"""Reach the App4Sales order database through the Airflow connection ``app4sales_db``.
+
+Credentials live only in the Airflow connection; this module turns it into a SQLAlchemy URL
+(SQLite file or PostgreSQL) and creates the schema when asked.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import sqlalchemy as sa
+
+from backoffice_export.db.schema import metadata
+
+DEFAULT_CONN_ID = "app4sales_db"
+
+
+def url_from_connection(conn: Any) -> sa.URL:
+    """Build a SQLAlchemy URL from an Airflow ``Connection`` (sqlite or postgres)."""
+    conn_type = (conn.conn_type or "").lower()
+    if conn_type == "sqlite":
+        # Airflow keeps a SQLite file path in ``host`` (``sqlite:////abs/path.db`` URIs).
+        path = conn.host or conn.schema
+        if not path:
+            raise ValueError(f"connection {conn.conn_id}: SQLite connection names no database file")
+        return sa.URL.create("sqlite", database=path)
+    if conn_type in {"postgres", "postgresql"}:
+        return sa.URL.create(
+            "postgresql+psycopg",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+        )
+    raise ValueError(f"connection {conn.conn_id}: unsupported database type {conn.conn_type!r}")
+
+
+def create_engine(url: sa.URL | str) -> sa.Engine:
+    url = sa.make_url(url)
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+@functools.cache
+def engine_for_connection(conn_id: str = DEFAULT_CONN_ID) -> sa.Engine:
+    """One engine per process and connection id, created on first use (never at DAG parse)."""
+    from airflow.sdk import BaseHook
+
+    return create_engine(url_from_connection(BaseHook.get_connection(conn_id)))
+
+
+def create_schema(engine: sa.Engine) -> None:
+    metadata.create_all(engine)

@@ -1,0 +1,216 @@
+"""Export state per order: pending -> claimed -> sent | failed.
+
+Why claims: a chunk task first *claims* its orders in one atomic statement (on PostgreSQL the
+rows are picked with ``FOR UPDATE SKIP LOCKED``; on SQLite the database write lock serialises
+the UPDATE). Only claimed orders are sent, so two overlapping runs never send one order twice,
+and a cleared task that re-runs finds its sent orders no longer claimable and sends nothing.
+
+A claim expires (``ttl``) so that orders held by a killed worker go out again later; the same
+task instance (its retry, or ops clearing it) may take its own claims back at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from backoffice_export.db import schema as s
+
+PENDING, CLAIMED, SENT, FAILED = "pending", "claimed", "sent", "failed"
+t = s.export_state
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class ClaimOwner:
+    """The task instance that holds a claim; also what the ledger links to."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+    @property
+    def token(self) -> str:
+        return f"{self.dag_id}/{self.run_id}/{self.task_id}/{self.map_index}"
+
+    def columns(self) -> dict[str, object]:
+        return {"dag_id": self.dag_id, "run_id": self.run_id, "task_id": self.task_id,
+                "map_index": self.map_index}
+
+
+def track_new_orders(engine: sa.Engine) -> int:
+    """Give every order without export state a pending row (orders App4Sales added itself)."""
+    o, a = s.orders, s.administrations
+    untracked = (
+        sa.select(o.c.id, o.c.administration_id, a.c.connector, sa.literal(PENDING), sa.literal(True),
+                  sa.literal(0), sa.literal(utcnow()))
+        .join(a, a.c.id == o.c.administration_id)
+        .where(~sa.exists().where(t.c.order_id == o.c.id))
+    )
+    with engine.begin() as conn:
+        return conn.execute(
+            t.insert().from_select(
+                ["order_id", "administration_id", "connector", "state", "retryable", "attempts", "updated_at"],
+                untracked,
+            )
+        ).rowcount
+
+
+def _claimable(owner: ClaimOwner, now: datetime, *, include_sent: bool) -> sa.ColumnElement[bool]:
+    states = [t.c.state == PENDING, sa.and_(t.c.state == FAILED, t.c.retryable.is_(True)),
+              sa.and_(t.c.state == CLAIMED, sa.or_(t.c.claim_expires_at < now, t.c.claimed_by == owner.token))]
+    if include_sent:
+        states.append(t.c.state == SENT)
+    return sa.or_(*states)
+
+
+def unsent_order_ids(
+    engine: sa.Engine,
+    *,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+    include_sent: bool = False,
+) -> list[tuple[str, int, int]]:
+    """(connector, administration id, order id) of every order a run should try, in order."""
+    o = s.orders
+    now = utcnow()
+    states = [t.c.state == PENDING, sa.and_(t.c.state == FAILED, t.c.retryable.is_(True)),
+              sa.and_(t.c.state == CLAIMED, t.c.claim_expires_at < now)]
+    if include_sent:
+        states.append(t.c.state == SENT)
+    query = (
+        sa.select(t.c.connector, t.c.administration_id, t.c.order_id)
+        .join(o, o.c.id == t.c.order_id)
+        .where(sa.or_(*states))
+        .order_by(t.c.connector, t.c.administration_id, t.c.order_id)
+    )
+    if created_from is not None:
+        query = query.where(o.c.created_at >= created_from)
+    if created_before is not None:
+        query = query.where(o.c.created_at < created_before)
+    with engine.connect() as conn:
+        return [(r.connector, r.administration_id, r.order_id) for r in conn.execute(query)]
+
+
+def claim(
+    engine: sa.Engine,
+    order_ids: Sequence[int],
+    owner: ClaimOwner,
+    *,
+    ttl: timedelta = timedelta(hours=2),
+    include_sent: bool = False,
+) -> list[int]:
+    """Claim those of ``order_ids`` nobody else holds and that still need sending."""
+    if not order_ids:
+        return []
+    now = utcnow()
+    condition = sa.and_(t.c.order_id.in_(list(order_ids)), _claimable(owner, now, include_sent=include_sent))
+    pick = sa.select(t.c.order_id).where(condition).with_for_update(skip_locked=True)
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            sa.update(t)
+            .where(t.c.order_id.in_(pick.scalar_subquery()), condition)
+            .values(state=CLAIMED, claimed_by=owner.token, claim_expires_at=now + ttl,
+                    attempts=t.c.attempts + 1, updated_at=now, **owner.columns())
+            .returning(t.c.order_id)
+        ).scalars().all()
+    return sorted(claimed)
+
+
+def mark_sent(engine: sa.Engine, order_id: int, owner: ClaimOwner, *, backoffice_order_nr: str | None,
+              destination: str | None) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(t).where(t.c.order_id == order_id)
+            .values(state=SENT, backoffice_order_nr=backoffice_order_nr, destination=destination, error=None,
+                    retryable=False, sent_at=now, updated_at=now, claimed_by=None, claim_expires_at=None,
+                    **owner.columns())
+        )
+
+
+def mark_failed(engine: sa.Engine, order_id: int, owner: ClaimOwner, *, error: str, retryable: bool) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(t).where(t.c.order_id == order_id, t.c.claimed_by == owner.token)
+            .values(state=FAILED, error=error, retryable=retryable, updated_at=now, claimed_by=None,
+                    claim_expires_at=None, **owner.columns())
+        )
+
+
+def release(engine: sa.Engine, order_ids: Sequence[int], owner: ClaimOwner, *, reason: str) -> None:
+    """Hand back claims on orders this task never got to (the transport went away)."""
+    if not order_ids:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(t).where(t.c.order_id.in_(list(order_ids)), t.c.claimed_by == owner.token)
+            .values(state=FAILED, retryable=True, error=reason, attempts=t.c.attempts - 1,
+                    claimed_by=None, claim_expires_at=None, updated_at=utcnow())
+        )
+
+
+def request_resend(engine: sa.Engine, order_ids: Sequence[int]) -> int:
+    """Make orders pending again, sent ones included: the one way an order goes out twice."""
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.update(t).where(t.c.order_id.in_(list(order_ids)), t.c.state != CLAIMED)
+            .values(state=PENDING, retryable=True, error=None, updated_at=utcnow())
+        ).rowcount
+
+
+def reset_after_reload(engine: sa.Engine, order_id: int) -> None:
+    """An order re-loaded with new data gets a fresh chance unless it already went out."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(t).where(t.c.order_id == order_id, t.c.state == FAILED)
+            .values(state=PENDING, retryable=True, error=None, updated_at=utcnow())
+        )
+
+
+def count_by_state(engine: sa.Engine, order_ids: Sequence[int]) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.c.state, sa.func.count()).where(t.c.order_id.in_(list(order_ids))).group_by(t.c.state)
+        )
+        return {state: count for state, count in rows}
+
+
+@dataclass(frozen=True)
+class OrderState:
+    order_id: int
+    administration: str
+    internal_order_nr: str
+    order_nr: str | None
+    connector: str
+    state: str
+    attempts: int
+    backoffice_order_nr: str | None
+    destination: str | None
+    error: str | None
+    sent_at: datetime | None
+
+
+def states(engine: sa.Engine, *, order_ids: Sequence[int] | None = None,
+           administration: str | None = None) -> list[OrderState]:
+    o, a = s.orders, s.administrations
+    query = (
+        sa.select(t.c.order_id, a.c.code, o.c.internal_order_nr, o.c.order_nr, t.c.connector, t.c.state,
+                  t.c.attempts, t.c.backoffice_order_nr, t.c.destination, t.c.error, t.c.sent_at)
+        .join(o, o.c.id == t.c.order_id).join(a, a.c.id == t.c.administration_id)
+        .order_by(a.c.code, t.c.order_id)
+    )
+    if order_ids is not None:
+        query = query.where(t.c.order_id.in_(list(order_ids)))
+    if administration is not None:
+        query = query.where(a.c.code == administration)
+    with engine.connect() as conn:
+        return [OrderState(*row) for row in conn.execute(query)]

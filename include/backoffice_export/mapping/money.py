@@ -1,0 +1,86 @@
+"""Money, VAT and quantities as the original .NET connectors computed them.
+
+Two .NET roundings meet in the seeds and they differ at the midpoint:
+
+- ``Math.Round(x, n)`` on a ``decimal`` rounds half to even (banker's rounding):
+  ``net_round``. Used wherever a seed says "rounded to n decimals".
+- A format string such as ``ToString("0.00")`` rounds half away from zero:
+  ``format_fixed``. Used wherever a seed says "formatted to 0.00".
+
+Everything is ``Decimal``; a float never touches an amount.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+from backoffice_export.errors import OrderDataError
+from backoffice_export.model import Order, OrderLine
+
+HUNDRED = Decimal(100)
+
+
+def net_round(value: Decimal, places: int = 2) -> Decimal:
+    """``Math.Round(value, places)``: half to even, like .NET's default for ``decimal``."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
+def format_fixed(value: Decimal, places: int = 2) -> str:
+    """``value.ToString("0.00", CultureInfo.InvariantCulture)``: half away from zero."""
+    return format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")
+
+
+def invariant(value: Decimal) -> str:
+    """A decimal as invariant-culture text, without exponent or needless trailing zeros."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
+
+
+def whole_quantity(value: Decimal) -> int:
+    """Quantities for ERPs without fractional quantities: ``Math.Round(q, 0)``, half to even."""
+    return int(net_round(value, 0))
+
+
+def vat_rate(line: OrderLine) -> Decimal:
+    return line.effective_vat_percentage or Decimal(0)
+
+
+def unit_price_excl_vat(line: OrderLine, order: Order, *, field: str) -> Decimal:
+    """The line's unit price without VAT: given, else recomputed when App4Sales' price includes VAT."""
+    if line.price_excl_vat is not None:
+        return line.price_excl_vat
+    if line.price is None:
+        raise OrderDataError(field, f"line {line.line_index + 1} has no price")
+    if order.prices_include_vat:
+        return line.price * HUNDRED / (HUNDRED + vat_rate(line))
+    return line.price
+
+
+def order_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
+    """(excl. VAT, VAT, incl. VAT) as stored on the order, or computed from lines and shipping."""
+    if None not in (order.total_excl_vat, order.total_vat, order.total_incl_vat):
+        return order.total_excl_vat, order.total_vat, order.total_incl_vat  # type: ignore[return-value]
+    excl = vat = Decimal(0)
+    for line in order.lines:
+        amount = unit_price_excl_vat(line, order, field="Price") * line.quantity
+        excl += amount
+        vat += amount * vat_rate(line) / HUNDRED
+    shipping_excl, shipping_incl = shipping_costs(order)
+    excl += shipping_excl
+    vat += shipping_incl - shipping_excl
+    return excl, vat, excl + vat
+
+
+def shipping_costs(order: Order) -> tuple[Decimal, Decimal]:
+    """(excl. VAT, incl. VAT) shipping costs; a missing side is derived at the highest line VAT rate."""
+    excl, incl = order.shipping_costs_excl_vat, order.shipping_costs_incl_vat
+    if excl is None and incl is None:
+        return Decimal(0), Decimal(0)
+    rate = max((vat_rate(line) for line in order.lines), default=Decimal(0))
+    if excl is None:
+        excl = incl * HUNDRED / (HUNDRED + rate)  # type: ignore[operator]
+    if incl is None:
+        incl = excl * (HUNDRED + rate) / HUNDRED
+    return excl, incl

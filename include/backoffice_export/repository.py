@@ -1,0 +1,131 @@
+"""Load a chunk of orders, fully joined, with a fixed number of queries.
+
+A chunk is a few hundred orders of one administration; loading it costs one query per table
+whatever its size, and never the whole order table (memory stays flat as the backlog grows).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from backoffice_export.db import schema as s
+from backoffice_export.model import (
+    Address,
+    Administration,
+    Attachment,
+    Contact,
+    Customer,
+    Item,
+    Order,
+    OrderLine,
+    PaymentDetails,
+    SalesRep,
+)
+
+
+def _by_id(conn: sa.Connection, table: sa.Table, ids: Iterable[int | None]) -> dict[int, sa.Row]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    return {row.id: row for row in conn.execute(sa.select(table).where(table.c.id.in_(wanted)))}
+
+
+def _fields(row: sa.Row, *skip: str) -> dict[str, Any]:
+    return {k: v for k, v in row._mapping.items() if k not in skip}
+
+
+def load_administration(conn: sa.Connection, administration_id: int) -> Administration:
+    row = conn.execute(sa.select(s.administrations).where(s.administrations.c.id == administration_id)).one()
+    return Administration(
+        id=row.id,
+        code=row.code,
+        application_name=row.application_name,
+        connector=row.connector,
+        connection_id=row.connection_id,
+        settings=dict(row.settings or {}),
+        default_currency=row.default_currency,
+    )
+
+
+def load_orders(engine: sa.Engine, order_ids: Sequence[int]) -> list[Order]:
+    """The orders with these ids, in id order, each with everything a connector may read."""
+    if not order_ids:
+        return []
+    with engine.connect() as conn:
+        order_rows = list(conn.execute(sa.select(s.orders).where(s.orders.c.id.in_(order_ids)).order_by(s.orders.c.id)))
+        ids = [r.id for r in order_rows]
+        admins = {aid: load_administration(conn, aid) for aid in {r.administration_id for r in order_rows}}
+
+        line_rows = list(conn.execute(
+            sa.select(s.order_lines).where(s.order_lines.c.order_id.in_(ids))
+            .order_by(s.order_lines.c.order_id, s.order_lines.c.line_index)
+        ))
+        item_rows = _by_id(conn, s.items, (r.item_id for r in line_rows))
+        customer_rows = _by_id(conn, s.customers, (r.customer_id for r in order_rows))
+        rep_rows = _by_id(conn, s.sales_reps, (r.sales_rep_id for r in order_rows))
+        address_rows = _by_id(conn, s.addresses, (r.alternate_address_id for r in order_rows))
+
+        contacts: dict[int, list[Contact]] = defaultdict(list)
+        if customer_rows:
+            for row in conn.execute(
+                sa.select(s.customer_contacts).where(s.customer_contacts.c.customer_id.in_(customer_rows))
+                .order_by(s.customer_contacts.c.id)
+            ):
+                contacts[row.customer_id].append(Contact(**_fields(row, "id", "customer_id")))
+
+        currencies: dict[tuple[int, str], str | None] = {}
+        for row in conn.execute(
+            sa.select(s.price_lists).where(s.price_lists.c.administration_id.in_(list(admins)))
+        ):
+            currencies[(row.administration_id, row.code)] = row.currency_iso
+
+        payments = {
+            row.order_id: PaymentDetails(**_fields(row, "order_id"))
+            for row in conn.execute(sa.select(s.payment_details).where(s.payment_details.c.order_id.in_(ids)))
+        }
+        files: dict[int, list[Attachment]] = defaultdict(list)
+        for row in conn.execute(
+            sa.select(s.attachments).where(s.attachments.c.order_id.in_(ids)).order_by(s.attachments.c.id)
+        ):
+            files[row.order_id].append(Attachment(**_fields(row, "id", "order_id")))
+
+    items = {i: Item(**_fields(r, "administration_id")) for i, r in item_rows.items()}
+    customers = {
+        i: Customer(
+            **_fields(r, "administration_id"),
+            price_list_currency=currencies.get((r.administration_id, r.price_list_code or "")),
+            contacts=tuple(contacts[i]),
+        )
+        for i, r in customer_rows.items()
+    }
+    reps = {i: SalesRep(**_fields(r, "administration_id")) for i, r in rep_rows.items()}
+    addresses = {i: Address(**_fields(r, "administration_id")) for i, r in address_rows.items()}
+    lines: dict[int, list[OrderLine]] = defaultdict(list)
+    for r in line_rows:
+        lines[r.order_id].append(
+            OrderLine(**_fields(r, "id", "order_id", "item_id"), item=items.get(r.item_id))
+        )
+
+    return [
+        Order(
+            **_fields(r, "administration_id", "customer_id", "sales_rep_id", "alternate_address_id"),
+            administration=admins[r.administration_id],
+            customer=customers.get(r.customer_id),
+            sales_rep=reps.get(r.sales_rep_id),
+            alternate_address=addresses.get(r.alternate_address_id),
+            lines=tuple(lines[r.id]),
+            payment=payments.get(r.id),
+            attachments=tuple(files[r.id]),
+        )
+        for r in order_rows
+    ]
+
+
+def set_order_nr(engine: sa.Engine, order_id: int, order_nr: str | None) -> None:
+    """Write the backoffice order number back to the order (``None`` resets it)."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(s.orders).where(s.orders.c.id == order_id).values(order_nr=order_nr))

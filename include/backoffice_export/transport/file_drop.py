@@ -1,0 +1,191 @@
+"""Deliver files into an ERP's folder so that the ERP never reads half a file.
+
+Each file is written under a temporary name (``.<name>.part``: hidden, and not matching the
+ERP's ``*.xml`` / ``*.csv`` poller) and then renamed onto its final name, replacing an older
+copy. The temporary name is fixed per file, so a retry after a cut connection overwrites the
+stale partial instead of leaving another one behind.
+
+One ``FileDrop`` is one transport connection: a chunk opens it once and puts all its files.
+What can go wrong is reported in the two kinds the export needs: ``ConnectionLost`` (the
+connection is unusable, the rest of the chunk must wait) or ``DeliveryError`` (this one file
+was refused, the next may go). ``delivered_unknown`` marks failures after the rename was
+issued: the ERP may have the file, so the order keeps its file name for the retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ftplib
+import io
+import logging
+import posixpath
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from backoffice_export.errors import ConnectionLost, DeliveryError
+
+log = logging.getLogger(__name__)
+
+
+class FileDrop(Protocol):
+    destination: str
+
+    def put(self, name: str, data: bytes) -> str:
+        """Upload ``data`` as ``name`` in the drop folder; return the final remote path."""
+
+    def exists(self, name: str) -> bool: ...
+
+
+def _describe(conn: Any, scheme: str, folder: str) -> str:
+    port = f":{conn.port}" if conn.port else ""
+    return f"{scheme}://{conn.host}{port}/{folder.lstrip('/')}"
+
+
+def _folder(base: str | None, subfolder: str) -> str:
+    joined = posixpath.join(base or "", subfolder) if subfolder else (base or "")
+    normal = posixpath.normpath(joined) if joined else "."
+    if normal.startswith("..") or "/../" in f"/{normal}/":
+        raise ValueError(f"remote folder {joined!r} leaves the connection's root")
+    return normal
+
+
+class _SftpDrop:
+    def __init__(self, hook: Any, client: Any, folder: str, destination: str) -> None:
+        self.hook, self.client, self.folder, self.destination = hook, client, folder, destination
+        hook.create_directory(folder)
+
+    def exists(self, name: str) -> bool:
+        return bool(self.hook.path_exists(posixpath.join(self.folder, name)))
+
+    def put(self, name: str, data: bytes) -> str:
+        final = posixpath.join(self.folder, name)
+        temp = posixpath.join(self.folder, f".{name}.part")
+        renaming = False
+        try:
+            self.client.putfo(io.BytesIO(data), temp, file_size=len(data), confirm=True)
+            renaming = True
+            self.client.posix_rename(temp, final)
+        except Exception as exc:  # paramiko raises OSError, EOFError and SSHException alike
+            message = f"{self.destination}: {'rename' if renaming else 'upload'} of {name} failed: {_reason(exc)}"
+            if _connection_gone(self.client):
+                raise ConnectionLost(message, delivered_unknown=renaming) from exc
+            with contextlib.suppress(OSError):
+                self.client.remove(temp)
+            raise DeliveryError(message) from exc
+        return final
+
+
+class _FtpDrop:
+    def __init__(self, hook: Any, folder: str, destination: str) -> None:
+        self.hook, self.folder, self.destination = hook, folder, destination
+        conn = hook.get_conn()
+        path = ""
+        for part in folder.split("/"):
+            if part in {"", "."}:
+                continue
+            path = posixpath.join(path, part)
+            with contextlib.suppress(ftplib.error_perm):
+                conn.mkd(path)
+
+    def exists(self, name: str) -> bool:
+        try:
+            return self.hook.get_size(posixpath.join(self.folder, name)) is not None
+        except ftplib.error_perm:
+            return False
+
+    def put(self, name: str, data: bytes) -> str:
+        final = posixpath.join(self.folder, name)
+        temp = posixpath.join(self.folder, f".{name}.part")
+        renaming = False
+        try:
+            self.hook.store_file(temp, io.BytesIO(data))
+            renaming = True
+            try:
+                self.hook.rename(temp, final)
+            except ftplib.error_perm:
+                # Some servers refuse to rename onto an existing file: replace it explicitly.
+                if not self.exists(name):
+                    raise
+                self.hook.delete_file(final)
+                self.hook.rename(temp, final)
+        except (ftplib.error_perm, ftplib.error_temp, ftplib.error_reply) as exc:
+            with contextlib.suppress(ftplib.Error, OSError, EOFError):
+                self.hook.delete_file(temp)
+            raise DeliveryError(f"{self.destination}: {'rename' if renaming else 'upload'} of {name} "
+                                f"refused by the server: {exc}") from exc
+        except (OSError, EOFError) as exc:
+            raise ConnectionLost(
+                f"{self.destination}: connection lost during {'rename' if renaming else 'upload'} of {name}: "
+                f"{_reason(exc)}",
+                delivered_unknown=renaming,
+            ) from exc
+        return final
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, OSError) and text else f"{type(exc).__name__}: {text}".rstrip(": ")
+
+
+def _connection_gone(client: Any) -> bool:
+    channel = getattr(client, "sock", None)
+    transport = channel.get_transport() if channel is not None else None
+    return channel is None or channel.closed or transport is None or not transport.is_active()
+
+
+@contextlib.contextmanager
+def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
+    """Open one connection to the folder ``<connection folder>/<subfolder>`` of ``conn_id``.
+
+    The connection type decides the protocol: ``sftp`` (or ``ssh``), ``ftps``, or ``ftp``
+    (with extra ``tls: true`` meaning FTPS). The connection's ``schema`` is the folder part of
+    the address the seeds call ``Address`` (``sftp://host/topfolder`` -> ``topfolder``).
+    """
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    kind = (conn.conn_type or "").lower()
+    folder = _folder(conn.schema, subfolder)
+    if kind in {"sftp", "ssh"}:
+        from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+        # One attempt: Airflow retries the task with backoff, and the rest of the chunk waits for it.
+        hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1)
+        destination = _describe(conn, "sftp", folder)
+        with contextlib.ExitStack() as stack:
+            try:
+                client = stack.enter_context(hook.get_managed_conn())
+                drop: FileDrop = _SftpDrop(hook, client, folder, destination)
+            except Exception as exc:
+                raise ConnectionLost(f"cannot connect to {destination}: {_ssh_reason(exc)}") from exc
+            yield drop
+        return
+    if kind in {"ftp", "ftps"}:
+        from backoffice_export.transport.ftp_hooks import TimeoutFTPHook, TrustedFTPSHook
+
+        tls = kind == "ftps" or str(conn.extra_dejson.get("tls", "")).lower() == "true"
+        ftp_hook = TrustedFTPSHook(ftp_conn_id=conn_id) if tls else TimeoutFTPHook(ftp_conn_id=conn_id)
+        destination = _describe(conn, "ftps" if tls else "ftp", folder)
+        try:
+            drop = _FtpDrop(ftp_hook, folder, destination)
+        except (ftplib.Error, OSError, EOFError) as exc:
+            raise ConnectionLost(f"cannot connect to {destination}: {_reason(exc)}") from exc
+        try:
+            yield drop
+        finally:
+            with contextlib.suppress(Exception):
+                ftp_hook.close_conn()
+        return
+    raise ConnectionLost(f"connection {conn_id}: type {conn.conn_type!r} is not sftp, ftp or ftps")
+
+
+def _ssh_reason(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if name == "BadHostKeyException":
+        return "the server's host key does not match the host_key pinned in the connection (refused)"
+    if name == "SSHException" and "not found in known_hosts" in str(exc):
+        return ("the server's host key is unknown: pin it in the connection extra host_key "
+                "(host key checking stays on)")
+    if name == "AuthenticationException":
+        return "authentication refused"
+    return _reason(exc)
