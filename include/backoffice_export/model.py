@@ -184,6 +184,9 @@ class Order:
     webshop_discount_percentage: Decimal | None = None
     payment: PaymentDetails | None = None
     attachments: tuple[Attachment, ...] = field(default=())
+    # How many times an export run has claimed this order, this time included: above 1 an
+    # earlier attempt may have reached the ERP, so an API connector looks before it sends.
+    export_attempts: int = 1
 
     @property
     def label(self) -> str:

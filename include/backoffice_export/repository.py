@@ -87,6 +87,9 @@ def load_orders(engine: sa.Engine, order_ids: Sequence[int]) -> list[Order]:
             row.order_id: PaymentDetails(**_fields(row, "order_id"))
             for row in conn.execute(sa.select(s.payment_details).where(s.payment_details.c.order_id.in_(ids)))
         }
+        attempts = dict(conn.execute(
+            sa.select(s.export_state.c.order_id, s.export_state.c.attempts).where(s.export_state.c.order_id.in_(ids))
+        ).all())
         files: dict[int, list[Attachment]] = defaultdict(list)
         for row in conn.execute(
             sa.select(s.attachments).where(s.attachments.c.order_id.in_(ids)).order_by(s.attachments.c.id)
@@ -120,6 +123,7 @@ def load_orders(engine: sa.Engine, order_ids: Sequence[int]) -> list[Order]:
             lines=tuple(lines[r.id]),
             payment=payments.get(r.id),
             attachments=tuple(files[r.id]),
+            export_attempts=max(1, attempts.get(r.id) or 1),
         )
         for r in order_rows
     ]

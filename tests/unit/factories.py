@@ -48,7 +48,7 @@ def item(code: str = "ITEM-1", extra_data: Any = _DEFAULT, **overrides: Any) -> 
     return Item(**values)
 
 
-def line(index: int = 0, *, item_: Item | None | object = _DEFAULT, quantity: Decimal | str | int = 1,
+def line(index: int = 0, *, item_: Item | object | None = _DEFAULT, quantity: Decimal | str | int = 1,
          price: Decimal | str | int | None = "10.00", **overrides: Any) -> OrderLine:
     values: dict[str, Any] = {
         "line_index": index,
@@ -84,8 +84,9 @@ def attachment(**overrides: Any) -> Attachment:
     return Attachment(**values)
 
 
-def order(*, lines: tuple[OrderLine, ...] | list[OrderLine] | None = None, customer_: Customer | None | object = _DEFAULT,
-          administration_: Administration | None = None, **overrides: Any) -> Order:
+def order(*, lines: tuple[OrderLine, ...] | list[OrderLine] | None = None,
+          customer_: Customer | object | None = _DEFAULT, administration_: Administration | None = None,
+          **overrides: Any) -> Order:
     values: dict[str, Any] = {
         "id": 1000,
         "administration": administration_ or administration(),

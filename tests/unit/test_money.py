@@ -15,6 +15,7 @@ from backoffice_export.mapping.money import (
     unit_price_excl_vat,
     whole_quantity,
 )
+
 from tests.unit import factories as f
 
 D = Decimal

@@ -1,0 +1,198 @@
+"""The loopback ERP API emulator: one small HTTP server per emulated ERP API.
+
+Each ERP module (``spector_api``, ``styleman_api``, ``accountview_api``) subclasses
+``EmulatedApi`` and implements ``handle``; this module gives them what every emulated ERP
+needs, so they can concentrate on behaving like the real API:
+
+- a threaded HTTP server on 127.0.0.1 (port 0), started and stopped with the sandboxes;
+- every accepted request kept on disk, ``<root>/<api>/<seq>-<METHOD>-<what>.json``, for
+  inspection (credentials are never written: headers are not recorded);
+- switchable faults for tests (``faults``): refuse authentication, answer 5xx, reply slowly,
+  or lose the reply after the order was stored (the connection is closed without an answer).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class ApiFaults:
+    """Fault switches; counters count down one per affected request."""
+
+    reject_auth: bool = False
+    fail_next: int = 0  # answer the next N requests with ``fail_status`` before handling them
+    fail_status: int = 503
+    delay_seconds: float = 0.0  # sleep before answering every request
+    lose_reply_after_store: int = 0  # for the next N requests that store something: store, then hang up
+    fail_after_stored: int = 0  # answer 5xx after storing (the ERP kept the order but says it failed)
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+@dataclass
+class EmuRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8")) if self.body else None
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class EmuResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    stored: bool = False  # this request created or changed something in the ERP
+
+    @classmethod
+    def json(cls, status: int, body: Any, *, stored: bool = False) -> EmuResponse:
+        return cls(status, body, {"Content-Type": "application/json"}, stored)
+
+
+class EmulatedApi:
+    """Base of one emulated ERP API; subclasses implement ``authenticate`` and ``handle``."""
+
+    name = "erp"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / self.name
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.faults = ApiFaults()
+        self.lock = threading.RLock()  # ERP state is shared by the server's threads
+        self._seq = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- to implement -------------------------------------------------------------------
+    def authenticate(self, request: EmuRequest) -> bool:
+        raise NotImplementedError
+
+    def handle(self, request: EmuRequest) -> EmuResponse:
+        raise NotImplementedError
+
+    # -- recording ----------------------------------------------------------------------
+    def record(self, request: EmuRequest, what: str, payload: Any) -> Path:
+        """Keep an accepted request on disk (body only: credentials live in headers)."""
+        with self.lock:
+            self._seq += 1
+            seq = self._seq
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in what)[:80]
+        path = self.root / f"{seq:06d}-{request.method}-{safe}.json"
+        path.write_text(json.dumps({"method": request.method, "path": request.path, "query": request.query,
+                                    "body": payload}, indent=2, ensure_ascii=False, default=str))
+        return path
+
+    def recorded(self) -> list[dict[str, Any]]:
+        return [json.loads(p.read_text()) for p in sorted(self.root.glob("*.json"))]
+
+    # -- server -------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the emulator first"
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # quiet: URLs may carry look-up values, never log them to stderr
+
+            def _serve(self) -> None:
+                api._serve(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-api", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> EmulatedApi:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        split = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        request = EmuRequest(handler.command, split.path, parse_qs(split.query),
+                             {k.lower(): v for k, v in handler.headers.items()}, handler.rfile.read(length))
+        faults = self.faults
+        if faults.delay_seconds:
+            time.sleep(faults.delay_seconds)
+        with self.lock:
+            failing = faults.fail_next > 0
+            if failing:
+                faults.fail_next -= 1
+        if faults.reject_auth or not self.authenticate(request):
+            response = EmuResponse.json(401, {"error": "unauthorized", "message": "Authentication failed"})
+        elif failing:
+            response = EmuResponse.json(faults.fail_status, {"error": "unavailable",
+                                                             "message": "Service temporarily unavailable"})
+        else:
+            try:
+                response = self.handle(request)
+            except Exception as exc:  # an emulator bug must show as a 500, as a real server would
+                response = EmuResponse.json(500, {"error": "internal", "message": f"{type(exc).__name__}: {exc}"})
+        if response.stored:
+            with self.lock:
+                lose = faults.lose_reply_after_store > 0
+                if lose:
+                    faults.lose_reply_after_store -= 1
+                fail_after = not lose and faults.fail_after_stored > 0
+                if fail_after:
+                    faults.fail_after_stored -= 1
+            if lose:
+                handler.close_connection = True
+                handler.connection.close()  # the order is stored; the client never hears so
+                return
+            if fail_after:
+                response = EmuResponse.json(502, {"error": "bad gateway", "message": "upstream reset"})
+        self._write(handler, response)
+
+    @staticmethod
+    def _write(handler: BaseHTTPRequestHandler, response: EmuResponse) -> None:
+        if isinstance(response.body, (bytes, bytearray)):
+            data = bytes(response.body)
+        elif response.body is None:
+            data = b""
+        else:
+            data = json.dumps(response.body, ensure_ascii=False, default=str).encode("utf-8")
+        handler.send_response(response.status)
+        for key, value in response.headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
