@@ -82,15 +82,19 @@ def cmd_state(args: argparse.Namespace) -> int:
 def _bind_sandbox_connections(document: dict[str, Any], sandboxes: Any) -> None:
     """Point every connection the document names, and the environment lacks, at a sandbox.
 
-    A connection id ending in ``_ftps`` gets the FTPS sandbox; any other one the SFTP sandbox.
+    An API connector's connection gets that ERP's emulator. For file connectors, a connection
+    id ending in ``_ftps`` gets the FTPS sandbox, any other one the SFTP sandbox.
     """
     for administration in document["administrations"]:
         conn_id = administration.get("connection_id")
         if not conn_id or f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ:
             continue
-        kind = "ftps" if conn_id.lower().endswith("_ftps") else "sftp"
-        folder = administration["application_name"].lower()
-        conn = sandboxes.airflow_connection(kind, SANDBOX_USER, folder)
+        api = sandboxes.apis.get(administration["connector"])
+        if api is not None:
+            conn = api.airflow_connection()
+        else:
+            kind = "ftps" if conn_id.lower().endswith("_ftps") else "sftp"
+            conn = sandboxes.airflow_connection(kind, SANDBOX_USER, administration["application_name"].lower())
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
 
 
@@ -134,14 +138,16 @@ def report(engine: Any, document: dict[str, Any], sandbox_root: Path | None) -> 
                 print(f"  order {row.internal_order_nr}: {row.state} (attempts {row.attempts})"
                       + ("  - not sent: its connector is not built yet" if row.attempts == 0 else ""))
     if sandbox_root is not None:
-        print(f"\nThe sandboxes' files stay under {sandbox_root} (sftp/<user>/..., ftp/<user>/...).")
+        print(f"\nWhat the sandboxes received stays under {sandbox_root}: sftp/<user>/..., ftp/<user>/..., "
+              "and erp/<api>/ for the ERP API emulators.")
 
 
 def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> int:
     _embedded_airflow()
     root = _local_root()
     if fresh:
-        for path in (db_path, root / "files", root / "sandbox" / "sftp", root / "sandbox" / "ftp"):
+        for path in (db_path, root / "files", root / "sandbox" / "sftp", root / "sandbox" / "ftp",
+                     root / "sandbox" / "erp"):
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():

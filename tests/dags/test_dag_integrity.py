@@ -22,7 +22,7 @@ def test_dags_import_without_errors():
 
 
 def test_export_dag_fans_out_one_task_group_per_connector():
-    dag = _bag().get_dag("send_orders_to_backoffice")
+    dag = _bag().dags["send_orders_to_backoffice"]
     groups = {tid.split(".")[0] for tid in dag.task_ids if "." in tid}
     assert groups == {"reflecta", "ezxml", "spector", "styleman", "accountview"}
     for group in groups:

@@ -11,13 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-_LINE = re.compile(
-    r"""^(?P<street>.*\S)\s+          # greedy: the last standalone number wins
-        (?P<number>\d+)
-        (?:[\s\-/]*(?P<addition>[^\W_]{1,6}(?:[\s\-/][^\W_]{1,6})?))?
-        \s*$""",
-    re.VERBOSE,
-)
+_NUMBER_TOKEN = re.compile(r"^(?P<number>\d+)(?P<rest>.*)$")
 
 
 class AddressParts(NamedTuple):
@@ -27,8 +21,11 @@ class AddressParts(NamedTuple):
 
 
 def parse_address(line: str | None) -> AddressParts:
-    text = " ".join((line or "").split())
-    match = _LINE.match(text)
-    if not match:
-        return AddressParts(text, "", "")
-    return AddressParts(match["street"], match["number"], (match["addition"] or "").strip())
+    tokens = (line or "").split()
+    # The last word that starts with a digit holds the house number, unless it is the first word.
+    for index in range(len(tokens) - 1, 0, -1):
+        match = _NUMBER_TOKEN.match(tokens[index])
+        if match:
+            addition = " ".join([match["rest"], *tokens[index + 1:]]).strip(" -/")
+            return AddressParts(" ".join(tokens[:index]), match["number"], addition)
+    return AddressParts(" ".join(tokens), "", "")

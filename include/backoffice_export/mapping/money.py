@@ -26,8 +26,9 @@ def net_round(value: Decimal, places: int = 2) -> Decimal:
 
 
 def format_fixed(value: Decimal, places: int = 2) -> str:
-    """``value.ToString("0.00", CultureInfo.InvariantCulture)``: half away from zero."""
-    return format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")
+    """``value.ToString("0.00", CultureInfo.InvariantCulture)``: half away from zero, never ``-0.00``."""
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return format(rounded.copy_abs() if rounded.is_zero() else rounded, "f")
 
 
 def invariant(value: Decimal) -> str:

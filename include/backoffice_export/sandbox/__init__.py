@@ -13,6 +13,7 @@ Layout under ``root``::
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 from pathlib import Path
@@ -36,6 +37,13 @@ __all__ = [
     "make_tls_certificate",
 ]
 
+# The emulated ERP APIs, by connector name; each module defines ``Api`` (an ``EmulatedApi``).
+ERP_API_MODULES = {
+    "spector": "backoffice_export.sandbox.spector_api",
+    "styleman": "backoffice_export.sandbox.styleman_api",
+    "accountview": "backoffice_export.sandbox.accountview_api",
+}
+
 # The connection kinds airflow_connection() makes, and which sandbox each one reaches.
 CONNECTION_KINDS = {"sftp": "sftp", "sftp_key": "sftp", "ftps": "ftp"}
 _CONN_TIMEOUT_SECONDS = 10
@@ -57,6 +65,15 @@ class Sandboxes:
         self._client_key = _load_or_create_client_key(keys / "client_ed25519")
         self._passwords: dict[tuple[str, str], str] = {}
         self.add_user(user)
+        self.apis: dict[str, Any] = {}
+        for connector, module_name in ERP_API_MODULES.items():
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                continue  # that ERP's emulator is not built yet
+            self.apis[connector] = module.Api(root / "erp")
 
     def add_user(self, name: str) -> None:
         """Let ``name`` log in to both sandboxes: new random passwords, and the sandbox client key for SFTP."""
@@ -75,15 +92,23 @@ class Sandboxes:
     def start(self) -> None:
         """Start both servers (each returns once it listens)."""
         self.sftp.start()
+        started: list[Any] = [self.sftp]
         try:
             self.ftp.start()
+            started.append(self.ftp)
+            for api in self.apis.values():
+                api.start()
+                started.append(api)
         except BaseException:
-            self.sftp.stop()
+            for server in reversed(started):
+                server.stop()
             raise
 
     def stop(self) -> None:
         """Stop both servers."""
         try:
+            for api in self.apis.values():
+                api.stop()
             self.ftp.stop()
         finally:
             self.sftp.stop()

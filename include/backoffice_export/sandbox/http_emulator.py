@@ -87,6 +87,10 @@ class EmulatedApi:
     def handle(self, request: EmuRequest) -> EmuResponse:
         raise NotImplementedError
 
+    def airflow_connection(self) -> dict[str, Any]:
+        """An Airflow connection (``AIRFLOW_CONN_<ID>`` JSON form) that this API accepts."""
+        raise NotImplementedError
+
     # -- recording ----------------------------------------------------------------------
     def record(self, request: EmuRequest, what: str, payload: Any) -> Path:
         """Keep an accepted request on disk (body only: credentials live in headers)."""

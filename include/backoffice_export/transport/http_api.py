@@ -117,17 +117,19 @@ def create_once(
     attempts: int = 3,
     backoff: float = 0.5,
     label: str = "order",
+    lookup_first: bool = False,
 ) -> tuple[T, bool]:
     """Create something at most once, even when replies get lost.
 
     Before every POST after the first, ``lookup`` asks the ERP whether an earlier attempt
     arrived after all; only when it did not is the POST repeated. Returns the result and
     whether it was found (already there) rather than created. Once the attempts are used up
-    the order is left for a later run, which again looks before it sends.
+    the order is left for a later run, which again looks before it sends: pass
+    ``lookup_first=order.export_attempts > 1`` so a rerun looks before its first POST too.
     """
     last: TransientHttpError | None = None
     for attempt in range(1, attempts + 1):
-        if attempt > 1:
+        if attempt > 1 or lookup_first:
             found = lookup()
             if found is not None:
                 log.info("%s: an earlier attempt reached the ERP; not sending again", label)

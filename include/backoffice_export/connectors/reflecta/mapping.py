@@ -82,8 +82,10 @@ def _delivery_address(header: etree._Element, order: Order) -> None:
     node = etree.SubElement(etree.SubElement(header, "DeliveryAddresses"), "DeliveryAddress")
     element(node, "Name", order.customer.name, field="Customer.Name")
     element(node, "Street", parts.street, field="AlternateAddress.Address1")
-    element(node, "HouseNr", parts.house_number or None, field="AlternateAddress.Address1")
-    element(node, "HouseNrExt", parts.addition or None, field="AlternateAddress.Address1")
+    if parts.house_number:
+        element(node, "HouseNr", parts.house_number, field="AlternateAddress.Address1")
+    if parts.addition:
+        element(node, "HouseNrExt", parts.addition, field="AlternateAddress.Address1")
     element(node, "ZipCode", address.postal_code, field="AlternateAddress.PostalCode")
     element(node, "City", address.city, field="AlternateAddress.City")
     element(node, "CountryIsoCode", address.country_iso2, field="AlternateAddress.CountryIso2")
