@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-DEMO_DOCUMENT = Path(__file__).resolve().parents[1] / "demo" / "orders.json"
+DEMO_FOLDER = Path(__file__).resolve().parents[1] / "demo"
 DAG_ID = "send_orders_to_backoffice"
 SANDBOX_USER = "app4sales"
 
@@ -171,7 +171,15 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> i
 
 
 def cmd_demo(_args: argparse.Namespace) -> int:
-    return _run_with_sandboxes(DEMO_DOCUMENT, _local_root() / "demo" / "app4sales.db", fresh=True)
+    """The demo document is every ``include/demo/*.json`` together (one file per connector)."""
+    from backoffice_export.document import read_document
+
+    merged = {"administrations": [a for path in sorted(DEMO_FOLDER.glob("*.json"))
+                                  for a in read_document(path)["administrations"]]}
+    target = _local_root() / "demo" / "orders.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(merged, indent=1, default=str))
+    return _run_with_sandboxes(target, _local_root() / "demo" / "app4sales.db", fresh=True)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
