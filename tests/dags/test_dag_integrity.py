@@ -38,7 +38,8 @@ def test_dag_file_top_level_is_light():
         "import sys, runpy; import airflow.sdk; before = set(sys.modules);"
         f"runpy.run_path({str(PROJECT / 'dags' / 'send_orders_to_backoffice.py')!r});"
         "heavy = [m for m in set(sys.modules) - before if m.split('.')[0] in "
-        "('pandas', 'lxml', 'psycopg', 'psycopg2', 'paramiko', 'asyncssh') or m.startswith('backoffice_export.connectors.')];"
+        "('pandas', 'lxml', 'psycopg', 'psycopg2', 'paramiko', 'asyncssh')"
+        " or m.startswith('backoffice_export.connectors.')];"
         "print(sorted(heavy)); assert not heavy"
     )
     started = time.perf_counter()

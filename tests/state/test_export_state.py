@@ -6,11 +6,11 @@ import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
-
 from backoffice_export import export_state, key_settings
 from backoffice_export.db import schema as s
 from backoffice_export.document import load_document
 from backoffice_export.export_state import ClaimOwner
+
 from tests.helpers import order, reflecta_admin
 
 A = ClaimOwner("send_orders_to_backoffice", "run_a", "reflecta.send_chunk", 0)
@@ -18,7 +18,8 @@ B = ClaimOwner("send_orders_to_backoffice", "run_b", "reflecta.send_chunk", 0)
 
 
 def _load(engine, n: int = 3) -> list[int]:
-    load_document(engine, {"administrations": [reflecta_admin("adm", "conn", orders=[order(str(i)) for i in range(n)])]})
+    orders = [order(str(i)) for i in range(n)]
+    load_document(engine, {"administrations": [reflecta_admin("adm", "conn", orders=orders)]})
     with engine.connect() as conn:
         return list(conn.execute(sa.select(s.orders.c.id).order_by(s.orders.c.id)).scalars())
 
