@@ -11,6 +11,13 @@ Every interval, sends the App4Sales orders that have not reached their backoffic
    ERP, sends order by order and stores each outcome on the order at once.
 3. **summary** reads back where the run's orders stand and logs sent / failed counts.
 
+**Backfills** (`airflow backfill create --dag-id send_orders_to_backoffice --from-date ... --to-date ...`,
+or Trigger -> Backfill in the UI) export the unsent orders created in each run's data interval.
+With the Param `reexport_sent` (`--dag-run-conf '{"reexport_sent": true}'`) the window's already
+sent orders go again too, for an ERP that lost files: each once per run, also when a task of
+that run is cleared. A manual run exports every unsent order. The DAG `resend_orders` resends
+chosen orders by number.
+
 Safe to clear and rerun: a chunk only sends orders it can claim, and sent orders cannot be
 claimed, so clearing a finished task sends nothing again; clearing a failed one sends exactly
 the orders that did not go. Orders with bad data fail with a stored error naming the order
@@ -29,6 +36,15 @@ from backoffice_export.connectors import CONNECTORS
 SCHEDULE = os.environ.get("BACKOFFICE_EXPORT_SCHEDULE", "*/15 * * * *")
 DEFAULT_CHUNK_SIZE = int(os.environ.get("BACKOFFICE_CHUNK_SIZE", "200"))
 RETRIES = int(os.environ.get("BACKOFFICE_TASK_RETRIES", "3"))
+# Pools cap concurrent connections per ERP endpoint kind: set a prefix (e.g. "erp_") and create
+# pools "<prefix><connector>" (docker-compose's init does); unset, every chunk uses default_pool.
+POOL_PREFIX = os.environ.get("BACKOFFICE_POOL_PREFIX", "")
+
+
+def _notify_failure(context: dict) -> None:
+    from backoffice_export.alerts import notify_failure
+
+    notify_failure(context)
 
 
 @dag(
@@ -41,6 +57,9 @@ RETRIES = int(os.environ.get("BACKOFFICE_TASK_RETRIES", "3"))
     params={
         "chunk_size": Param(DEFAULT_CHUNK_SIZE, type="integer", minimum=1, maximum=1000,
                             description="Orders per chunk: one ERP connection and one task instance each"),
+        "reexport_sent": Param(False, type="boolean",
+                               description="Also send again the orders of this run's window that were already "
+                                           "sent (for an ERP that lost files); each once per run"),
     },
     default_args={
         "retries": RETRIES,
@@ -48,6 +67,7 @@ RETRIES = int(os.environ.get("BACKOFFICE_TASK_RETRIES", "3"))
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": timedelta(minutes=60),
+        "on_failure_callback": _notify_failure,
     },
 )
 def send_orders_to_backoffice() -> None:
@@ -59,7 +79,8 @@ def send_orders_to_backoffice() -> None:
 
         created_from, created_before = export_window(dag_run, data_interval_start, data_interval_end)
         plan = export.plan_chunks(engine_for_connection(config.DB_CONN_ID), params["chunk_size"],
-                                  created_from=created_from, created_before=created_before)
+                                  created_from=created_from, created_before=created_before,
+                                  include_sent=bool(params.get("reexport_sent")))
         for connector, chunks in plan.items():
             print(f"{connector}: {sum(len(c['ids']) for c in chunks)} orders in {len(chunks)} chunks")
         return plan
@@ -75,7 +96,7 @@ def send_orders_to_backoffice() -> None:
         return chunks
 
     @task(map_index_template="{{ chunk_label }}")
-    def send_chunk(chunk: dict, ti=None) -> dict:
+    def send_chunk(chunk: dict, params: dict, ti=None) -> dict:
         from airflow.sdk import get_current_context
         from backoffice_export import config, export
         from backoffice_export.db.engine import engine_for_connection
@@ -84,7 +105,8 @@ def send_orders_to_backoffice() -> None:
         ids = chunk["ids"]
         get_current_context()["chunk_label"] = f"{chunk['administration']}: {len(ids)} orders from id {ids[0]}"
         owner = ClaimOwner(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
-        result = export.send_chunk(engine_for_connection(config.DB_CONN_ID), ids, owner)
+        result = export.send_chunk(engine_for_connection(config.DB_CONN_ID), ids, owner,
+                                   include_sent=bool(params.get("reexport_sent")))
         print(f"sent {result.sent}, failed {result.failed}, already done {result.skipped}, "
               f"waiting for a retry {result.left_for_retry}")
         if result.left_for_retry:
@@ -109,7 +131,8 @@ def send_orders_to_backoffice() -> None:
 
         @task_group(group_id=name)
         def connector_group(connector: str = name) -> None:
-            send_chunk.expand(chunk=chunks_for(connector, plan[connector]))
+            pool = {"pool": f"{POOL_PREFIX}{connector}"} if POOL_PREFIX else {}
+            send_chunk.override(**pool).expand(chunk=chunks_for(connector, plan[connector]))
 
         groups.append(connector_group())
     groups >> summary(plan)

@@ -67,7 +67,8 @@ def _claimable(owner: ClaimOwner, now: datetime, *, include_sent: bool) -> sa.Co
     states = [t.c.state == PENDING, sa.and_(t.c.state == FAILED, t.c.retryable.is_(True)),
               sa.and_(t.c.state == CLAIMED, sa.or_(t.c.claim_expires_at < now, t.c.claimed_by == owner.token))]
     if include_sent:
-        states.append(t.c.state == SENT)
+        # A re-export sends each sent order once per run: not again when that run's task is cleared.
+        states.append(sa.and_(t.c.state == SENT, sa.or_(t.c.run_id.is_(None), t.c.run_id != owner.run_id)))
     return sa.or_(*states)
 
 

@@ -1,0 +1,118 @@
+"""Operations journeys in dag.test(): resend by number, re-export a window, failure alerts."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import datetime
+
+import pytest
+
+from backoffice_export import export, export_state
+from backoffice_export.document import load_document
+from backoffice_export.export_state import ClaimOwner
+from backoffice_export.window import export_window
+from tests.conftest import PROJECT
+from tests.e2e.conftest import task_states
+from tests.helpers import bind_connection, order, reflecta_admin
+
+
+@pytest.fixture
+def resend_dag(export_dag):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(str(PROJECT / "dags")).get_dag("resend_orders")
+
+
+def _files(sandboxes, folder: str) -> list[str]:
+    return sorted(k for k in sandboxes.received_files("sftp") if k.startswith(f"{folder}/orders/"))
+
+
+def test_resend_sends_chosen_orders_again_and_reports_each_number(
+    export_dag, resend_dag, sqlite_engine, sandboxes, monkeypatch, capsys
+):
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp")
+    load_document(sqlite_engine, {"administrations": [reflecta_admin(
+        "resend-me", conn_id, orders=[order("1", order_nr="A1"), order("2", order_nr="A2")])]})
+    export_dag.test()
+    before = sandboxes.sftp.uploads_completed
+
+    run = resend_dag.test(run_conf={"administration": "resend-me", "order_numbers": ["1", "A2"]})
+    assert run.state == "success"
+    assert sandboxes.sftp.uploads_completed == before + 2
+    assert _files(sandboxes, folder) == [f"{folder}/orders/A1.xml", f"{folder}/orders/A2.xml"]
+    rows = export_state.states(sqlite_engine, administration="resend-me")
+    assert [(r.state, r.attempts) for r in rows] == [("sent", 2), ("sent", 2)]
+
+    run = resend_dag.test(run_conf={"administration": "resend-me", "order_numbers": ["404"]})
+    assert run.state == "failed"
+    assert "404: not found in administration resend-me" in capsys.readouterr().out
+
+
+def test_a_backfill_run_exports_only_its_window():
+    class Run:
+        run_type = "backfill"
+
+    start, end = datetime(2026, 11, 1), datetime(2026, 11, 2)
+    assert export_window(Run(), start, end) == (start, end)
+    Run.run_type = "scheduled"
+    assert export_window(Run(), start, end) == (None, end)
+    Run.run_type = "manual"
+    assert export_window(Run(), start, end) == (None, None)
+
+
+def test_reexport_sends_a_windows_sent_orders_once_per_run(sqlite_engine, sandboxes, monkeypatch, files_root):
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp")
+    load_document(sqlite_engine, {"administrations": [reflecta_admin("window", conn_id, orders=[
+        order("in", order_nr="W1", created_at="2026-11-01T12:00:00"),
+        order("out", order_nr="W2", created_at="2026-11-03T12:00:00"),
+    ])]})
+    first = ClaimOwner("send_orders_to_backoffice", "manual_1", "reflecta.send_chunk", 0)
+    plan = export.plan_chunks(sqlite_engine, 10)
+    export.send_chunk(sqlite_engine, plan["reflecta"][0]["ids"], first)
+    uploads = sandboxes.sftp.uploads_completed
+
+    window = {"created_from": datetime(2026, 11, 1), "created_before": datetime(2026, 11, 2)}
+    assert export.plan_chunks(sqlite_engine, 10, **window)["reflecta"] == []
+    plan = export.plan_chunks(sqlite_engine, 10, include_sent=True, **window)
+    ids = plan["reflecta"][0]["ids"]
+    assert len(ids) == 1
+    backfill = ClaimOwner("send_orders_to_backoffice", "backfill_1", "reflecta.send_chunk", 0)
+    assert export.send_chunk(sqlite_engine, ids, backfill, include_sent=True).sent == 1
+    assert sandboxes.sftp.uploads_completed == uploads + 1
+    # Clearing that backfill task re-runs it as the same run: nothing goes a third time.
+    assert export.send_chunk(sqlite_engine, ids, backfill, include_sent=True).sent == 0
+    # Another re-export run sends it once more, as asked.
+    other = ClaimOwner("send_orders_to_backoffice", "backfill_2", "reflecta.send_chunk", 0)
+    assert export.send_chunk(sqlite_engine, ids, other, include_sent=True).sent == 1
+
+
+def test_a_failed_chunk_mails_the_configured_address(export_dag, sqlite_engine, sandboxes, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    received: list[str] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+            received.append(envelope.content.decode("utf-8", "replace"))
+            return "250 OK"
+
+    with socket.socket() as probe:  # aiosmtpd checks its own port, so it cannot take port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_ALERTS", json.dumps({
+            "conn_type": "smtp", "host": "127.0.0.1", "port": port,
+            "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "airflow@example.test"}}))
+        monkeypatch.setenv("BACKOFFICE_SMTP_CONN_ID", "smtp_alerts")
+        monkeypatch.setenv("BACKOFFICE_ALERT_EMAIL", "ops@example.test")
+        conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp", port=1)
+        load_document(sqlite_engine, {"administrations": [reflecta_admin("alert", conn_id, orders=[order("1")])]})
+        run = export_dag.test()
+    finally:
+        controller.stop()
+    assert task_states(run)["reflecta.send_chunk"] == ["failed"]
+    assert len(received) == 1
+    assert "reflecta.send_chunk" in received[0] and "ops@example.test" in received[0]
