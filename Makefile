@@ -35,6 +35,10 @@ test: setup
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
+# The fault suite alone (it is part of `make test` too); prints what it injected and found.
+faults: setup
+	$(PY) -m pytest tests/faults -q
+
 lint: setup
 	$(VENV)/bin/ruff check .
 

@@ -125,3 +125,14 @@ def use_engine_as_app4sales_db(monkeypatch: pytest.MonkeyPatch):
 
     yield bind
     engine_for_connection.cache_clear()
+
+
+@pytest.fixture
+def export_dag(airflow_db, sqlite_engine, use_engine_as_app4sales_db, files_root):
+    """The export DAG, its order database bound to the test's SQLite file."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    use_engine_as_app4sales_db(sqlite_engine)
+    bag = DagBag(str(PROJECT / "dags"))
+    assert bag.import_errors == {}
+    return bag.get_dag("send_orders_to_backoffice")

@@ -37,17 +37,18 @@ def url_from_connection(conn: Any) -> sa.URL:
     raise ValueError(f"connection {conn.conn_id}: unsupported database type {conn.conn_type!r}")
 
 
-def create_engine(url: sa.URL | str) -> sa.Engine:
+def create_engine(url: sa.URL | str, *, busy_timeout: float = 60.0) -> sa.Engine:
+    """An engine for the order database; on SQLite, WAL and a busy timeout let runs overlap."""
     url = sa.make_url(url)
     if url.get_backend_name() == "sqlite":
-        engine = sa.create_engine(url, connect_args={"timeout": 60})
+        engine = sa.create_engine(url, connect_args={"timeout": busy_timeout})
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.close()
 
         return engine

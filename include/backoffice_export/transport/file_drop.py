@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from backoffice_export.errors import ConnectionLost, DeliveryError
 
 log = logging.getLogger(__name__)
+DATA_TIMEOUT = 30.0  # seconds an SFTP operation may wait for the server (extra "timeout")
 
 
 class FileDrop(Protocol):
@@ -50,8 +51,11 @@ def _folder(base: str | None, subfolder: str) -> str:
 
 
 class _SftpDrop:
-    def __init__(self, hook: Any, client: Any, folder: str, destination: str) -> None:
+    def __init__(self, hook: Any, client: Any, folder: str, destination: str, timeout: float) -> None:
         self.hook, self.client, self.folder, self.destination = hook, client, folder, destination
+        # paramiko waits for an SFTP reply for ever by default: a stalled server would hold the
+        # task until its execution timeout. Bound every operation like the FTP hooks do.
+        client.get_channel().settimeout(timeout)
         hook.create_directory(folder)
 
     def exists(self, name: str) -> bool:
@@ -155,7 +159,8 @@ def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
         with contextlib.ExitStack() as stack:
             try:
                 client = stack.enter_context(hook.get_managed_conn())
-                drop: FileDrop = _SftpDrop(hook, client, folder, destination)
+                timeout = float(conn.extra_dejson.get("timeout", DATA_TIMEOUT))
+                drop: FileDrop = _SftpDrop(hook, client, folder, destination, timeout)
             except Exception as exc:
                 raise ConnectionLost(f"cannot connect to {destination}: {_ssh_reason(exc)}") from exc
             yield drop
