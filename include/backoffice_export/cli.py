@@ -63,7 +63,9 @@ def cmd_load(args: argparse.Namespace) -> int:
     _use_sqlite_default(_local_root() / "app4sales.db")
     counts = load_document(_engine(), read_document(args.orders))
     print(f"loaded {counts['orders']} orders ({counts['lines']} lines) in {counts['administrations']} administrations")
-    return 0
+    for message in counts["rejected"]:
+        print(f"  {message}")
+    return 1 if counts["rejected"] else 0
 
 
 def cmd_state(args: argparse.Namespace) -> int:
@@ -164,6 +166,8 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> i
         engine = _engine()
         counts = load_document(engine, document)
         print(f"loaded {counts['orders']} orders from {document_path}")
+        for message in counts["rejected"]:
+            print(f"  {message}")
         run = run_export_dag()
         print(f"\nDAG run {run.run_id}: {run.state}")
         report(engine, document, root / "sandbox")

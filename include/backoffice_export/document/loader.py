@@ -46,11 +46,56 @@ def read_document(path: Path | str) -> dict[str, Any]:
     return document
 
 
+def _invalid_text(value: Any, path: str = "") -> list[str]:
+    """Paths of strings no database can store: lone surrogates (invalid Unicode) or NUL."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            return [f"{path or 'value'}: contains invalid Unicode (a lone surrogate or NUL character)"]
+        return []
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in _invalid_text(v, f"{path}/{k}".lstrip("/"))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _invalid_text(v, f"{path}/{i}".lstrip("/"))]
+    return []
+
+
 def validate_document(document: Mapping[str, Any]) -> None:
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors[:20]]
+    """Check the document's shape; orders are checked one by one when they are loaded."""
+    shell = {**document, "administrations": [
+        {**a, "orders": []} if isinstance(a, Mapping) else a for a in document.get("administrations", [])
+    ]} if isinstance(document, Mapping) and isinstance(document.get("administrations"), list) else document
+    errors = sorted(_validator().iter_errors(shell), key=lambda e: list(e.absolute_path))
+    lines = [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors[:20]]
+    lines += _invalid_text(shell)[:20]
+    if lines:
         raise DocumentError("order document does not match its schema:\n  " + "\n  ".join(lines))
+
+
+@functools.cache
+def _order_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    return jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/order"},
+                                           format_checker=jsonschema.FormatChecker())
+
+
+def order_problems(order: Any) -> list[str]:
+    """What makes one order unloadable, each naming the field; empty when it can be stored."""
+    problems = [f"{'/'.join(str(p) for p in e.absolute_path) or 'order'}: {e.message}"
+                for e in sorted(_order_validator().iter_errors(order), key=lambda e: list(e.absolute_path))]
+    problems += _invalid_text(order)
+    if problems:
+        return problems
+    checks = [("order_date", order.get("order_date"), _datetime), ("created_at", order.get("created_at"), _datetime),
+              ("delivery_date", order.get("delivery_date"), _date)]
+    checks += [(f"lines/{i}/delivery_date", line.get("delivery_date"), _date) for i, line in enumerate(order["lines"])]
+    for field, value, parse in checks:
+        try:
+            parse(value)
+        except ValueError as exc:
+            problems.append(f"{field}: {value!r} is not a valid date: {exc}")
+    return problems
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -91,10 +136,15 @@ def _plain(record: Mapping[str, Any], *skip: str) -> dict[str, Any]:
     return out
 
 
-def load_document(engine: sa.Engine, document: Mapping[str, Any]) -> dict[str, int]:
-    """Store everything in the document; return counts of what was loaded."""
+def load_document(engine: sa.Engine, document: Mapping[str, Any]) -> dict[str, Any]:
+    """Store everything in the document; return counts, and the orders refused with why.
+
+    An order that cannot be stored as it is (a date that does not exist, an amount that is not
+    a number) is refused alone, with a message naming the administration, the order and the
+    field; the rest of the document is loaded.
+    """
     validate_document(document)
-    counts = {"administrations": 0, "orders": 0, "lines": 0}
+    counts: dict[str, Any] = {"administrations": 0, "orders": 0, "lines": 0, "rejected": []}
     reloaded: list[int] = []
     with engine.begin() as conn:
         for adm in document["administrations"]:
@@ -125,7 +175,15 @@ def load_document(engine: sa.Engine, document: Mapping[str, Any]) -> dict[str, i
                     "matrix_style_number": matrix.get("style_number"),
                     "matrix_color_sorting": matrix.get("color_sorting"),
                 })
-            for order in adm.get("orders", []):
+            for position, order in enumerate(adm.get("orders", [])):
+                problems = order_problems(order)
+                if problems:
+                    number = order.get("internal_order_nr", f"#{position + 1}") if isinstance(order, Mapping) else \
+                        f"#{position + 1}"
+                    message = f"order {number} ({adm['code']}) not loaded: " + "; ".join(problems)
+                    log.error("%s", message)
+                    counts["rejected"].append(message)
+                    continue
                 reloaded.append(_load_order(conn, admin_id, order, customers, reps, items))
                 counts["orders"] += 1
                 counts["lines"] += len(order["lines"])
