@@ -56,7 +56,12 @@ class _SftpDrop:
         # paramiko waits for an SFTP reply for ever by default: a stalled server would hold the
         # task until its execution timeout. Bound every operation like the FTP hooks do.
         client.get_channel().settimeout(timeout)
-        hook.create_directory(folder)
+        try:
+            hook.create_directory(folder)
+        except OSError:
+            # Another chunk may have made it between the check and the mkdir: that is fine.
+            if not hook.isdir(folder):
+                raise
 
     def exists(self, name: str) -> bool:
         return bool(self.hook.path_exists(posixpath.join(self.folder, name)))
