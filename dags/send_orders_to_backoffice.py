@@ -31,6 +31,7 @@ import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task, task_group
+
 from backoffice_export.connectors import CONNECTORS
 
 SCHEDULE = os.environ.get("BACKOFFICE_EXPORT_SCHEDULE", "*/15 * * * *")
@@ -98,6 +99,7 @@ def send_orders_to_backoffice() -> None:
     @task(map_index_template="{{ chunk_label }}")
     def send_chunk(chunk: dict, params: dict, ti=None) -> dict:
         from airflow.sdk import get_current_context
+
         from backoffice_export import config, export
         from backoffice_export.db.engine import engine_for_connection
         from backoffice_export.export_state import ClaimOwner

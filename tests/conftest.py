@@ -70,6 +70,7 @@ def _pg_available() -> bool:
 def pg_engine():
     """A fresh PostgreSQL database per test on the local server, dropped afterwards."""
     import sqlalchemy as sa
+
     from backoffice_export.db.engine import create_engine, create_schema
 
     need(_pg_available(), f"PostgreSQL is not reachable at {PG_URL}")

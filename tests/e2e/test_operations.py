@@ -62,7 +62,7 @@ def test_a_backfill_run_exports_only_its_window():
 
 
 def test_reexport_sends_a_windows_sent_orders_once_per_run(sqlite_engine, sandboxes, monkeypatch, files_root):
-    conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp")
+    conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp")
     load_document(sqlite_engine, {"administrations": [reflecta_admin("window", conn_id, orders=[
         order("in", order_nr="W1", created_at="2026-11-01T12:00:00"),
         order("out", order_nr="W2", created_at="2026-11-03T12:00:00"),
@@ -93,7 +93,7 @@ def test_a_failed_chunk_mails_the_configured_address(export_dag, sqlite_engine, 
     received: list[str] = []
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        async def handle_DATA(self, server, session, envelope):
             received.append(envelope.content.decode("utf-8", "replace"))
             return "250 OK"
 

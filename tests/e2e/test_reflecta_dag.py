@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from lxml import etree
+
 from backoffice_export import export_state
 from backoffice_export.db import schema as s
 from backoffice_export.document import load_document
 from backoffice_export.export import send_chunk
 from backoffice_export.export_state import ClaimOwner
-from lxml import etree
-
 from tests.e2e.conftest import task_states
 from tests.helpers import bind_connection, order, reflecta_admin
 

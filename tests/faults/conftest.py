@@ -32,7 +32,7 @@ def fault_ledger() -> list[FaultOutcome]:
     return LEDGER
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001 - pytest's hook
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not LEDGER:
         return
     write = terminalreporter.write_line

@@ -58,9 +58,8 @@ def test_no_secret_reaches_logs_xcom_templates_files_or_records(
     admins.append(reflecta_admin("secret-refused", refused_id, orders=[
         {"internal_order_nr": "1", "customer": "C1", "order_date": "2026-11-20T10:00:00",
          "lines": [{"item": "TS-M", "quantity": "1", "price": "1.00"}]}]))
-    for name, api in sandboxes.apis.items():
-        conn = api.airflow_connection()
-        secrets += _secret_values(conn)
+    for api in sandboxes.apis.values():
+        secrets += _secret_values(api.airflow_connection())
     assert len(secrets) >= 5
     load_document(sqlite_engine, {"administrations": admins})
 

@@ -16,31 +16,30 @@ def test_an_sftp_connection_without_a_pinned_host_key_is_refused(sandboxes, monk
     conn = sandboxes.airflow_connection("sftp", "app4sales", "x")
     extra = {k: v for k, v in conn["extra"].items() if k not in {"host_key", "no_host_key_check"}}
     conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp", extra=extra)
-    with pytest.raises(ConnectionLost, match="host key is unknown: pin it in the connection extra host_key"):
-        with open_file_drop(conn_id, "orders"):
-            pass
+    unknown = "host key is unknown: pin it in the connection extra host_key"
+    with pytest.raises(ConnectionLost, match=unknown), open_file_drop(conn_id, "orders"):
+        pass
 
 
 def test_a_different_host_key_is_refused(sandboxes, monkeypatch):
     conn = sandboxes.airflow_connection("sftp", "app4sales", "x")
     other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ"
     conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp", extra={**conn["extra"], "host_key": other})
-    with pytest.raises(ConnectionLost, match="host key"):
-        with open_file_drop(conn_id, "orders"):
-            pass
+    with pytest.raises(ConnectionLost, match="host key"), open_file_drop(conn_id, "orders"):
+        pass
 
 
 def test_plain_ftp_is_refused_without_an_explicit_opt_in(sandboxes, monkeypatch):
     conn_id, _ = bind_connection(monkeypatch, sandboxes, "ftps", conn_type="ftp", extra={})
-    with pytest.raises(ConnectionLost, match="plain FTP sends the password unencrypted"):
-        with open_file_drop(conn_id, "orders"):
-            pass
+    refused = "plain FTP sends the password unencrypted"
+    with pytest.raises(ConnectionLost, match=refused), open_file_drop(conn_id, "orders"):
+        pass
 
 
 def test_plain_ftp_with_the_opt_in_logs_a_warning(sandboxes, monkeypatch, caplog):
     conn_id, _ = bind_connection(monkeypatch, sandboxes, "ftps", conn_type="ftp", extra={"allow_plain_ftp": True})
     caplog.set_level(logging.WARNING)
-    with pytest.raises(ConnectionLost):  # this sandbox insists on TLS, so the login itself fails
-        with open_file_drop(conn_id, "orders"):
-            pass
+    # This sandbox insists on TLS, so the login itself fails after the warning.
+    with pytest.raises(ConnectionLost), open_file_drop(conn_id, "orders"):
+        pass
     assert "uses plain FTP: password and orders travel unencrypted" in caplog.text

@@ -6,11 +6,11 @@ import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
+
 from backoffice_export import export_state, key_settings
 from backoffice_export.db import schema as s
 from backoffice_export.document import load_document
 from backoffice_export.export_state import ClaimOwner
-
 from tests.helpers import order, reflecta_admin
 
 A = ClaimOwner("send_orders_to_backoffice", "run_a", "reflecta.send_chunk", 0)

@@ -6,6 +6,7 @@ The first block is the examples table of shared/notes/erp-wire-formats.md, row f
 from __future__ import annotations
 
 import pytest
+
 from backoffice_export.mapping.dutch_address import AddressParts, parse_address
 
 NOTES_TABLE = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.money import (
     format_fixed,
@@ -15,7 +16,6 @@ from backoffice_export.mapping.money import (
     unit_price_excl_vat,
     whole_quantity,
 )
-
 from tests.unit import factories as f
 
 D = Decimal

@@ -50,12 +50,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from backoffice_export.connectors.reflecta import mapping
 from backoffice_export.connectors.reflecta import settings as reflecta_settings
 from backoffice_export.connectors.reflecta.delivery import XSD
 from backoffice_export.mapping.xml import parse_reply, to_bytes, validate
 from backoffice_export.model import Order
-
 from tests.unit import factories as f
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "reflecta" / "order_full.xml"

@@ -10,14 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from lxml import etree
+
 from backoffice_export.connectors.reflecta import delivery, mapping
 from backoffice_export.connectors.reflecta import settings as reflecta_settings
 from backoffice_export.connectors.reflecta.delivery import XSD
 from backoffice_export.errors import DeliveryError, OrderDataError, SettingsError
 from backoffice_export.mapping.xml import to_bytes, validate
 from backoffice_export.model import Order
-from lxml import etree
-
 from tests.unit import factories as f
 
 SETTINGS = reflecta_settings.parse({"CompanyCode": "RFL01"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.text import checked_text, latin1_only, safe_path_part
 
