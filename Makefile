@@ -39,6 +39,11 @@ test: setup
 faults: setup
 	$(PY) -m pytest tests/faults -q
 
+# The benchmark: N orders end to end against the sandboxes, the transport floor, memory, XCom.
+N ?= 10000
+bench: setup
+	$(PY) -m bench.benchmark --orders $(N)
+
 lint: setup
 	$(VENV)/bin/ruff check .
 

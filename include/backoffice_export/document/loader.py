@@ -127,6 +127,9 @@ AMOUNT_FIELDS = {"quantity", "quantity_delivered", "price", "price_excl_vat", "o
                  "total_incl_vat", "webshop_discount_percentage", "sales_price", "stock", "default_discount", "amount"}
 
 
+LINE_FIELDS = tuple(c.name for c in s.order_lines.columns if c.name != "id")
+
+
 def _plain(record: Mapping[str, Any], *skip: str) -> dict[str, Any]:
     out = {}
     for key, value in record.items():
@@ -245,12 +248,14 @@ def _load_order(conn: sa.Connection, admin_id: int, order: Mapping[str, Any], cu
         conn.execute(s.orders.update().where(s.orders.c.id == order_id).values(**values))
         for table in (s.order_lines, s.payment_details, s.attachments):
             conn.execute(table.delete().where(table.c.order_id == order_id))
-    for index, line in enumerate(order["lines"]):
-        conn.execute(s.order_lines.insert().values(
-            order_id=order_id, line_index=index,
-            item_id=_lookup(conn, s.items, admin_id, line["item"], items),
-            **_plain(line, "item", "delivery_date"), delivery_date=_date(line.get("delivery_date")),
-        ))
+    lines = [
+        {**dict.fromkeys(LINE_FIELDS), **_plain(line, "item", "delivery_date"), "order_id": order_id,
+         "line_index": index, "item_id": _lookup(conn, s.items, admin_id, line["item"], items),
+         "delivery_date": _date(line.get("delivery_date"))}
+        for index, line in enumerate(order["lines"])
+    ]
+    if lines:
+        conn.execute(s.order_lines.insert(), lines)
     if order.get("payment"):
         conn.execute(s.payment_details.insert().values(order_id=order_id, **_plain(order["payment"])))
     for attachment in order.get("attachments", []):

@@ -1,0 +1,185 @@
+"""Per connector: the benchmark's administration, its mapping-only call, and its bare floor.
+
+The floor replays exactly what the pipeline delivered (the files a sandbox received, the
+requests an ERP emulator accepted) to the same kind of server, over the same client library,
+on one reused connection, with nothing else in the loop: no Airflow, no database, no mapping.
+File hand-offs keep their protocol (temporary name, then rename) so both sides pay the same
+round trips.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from backoffice_export import repository
+from backoffice_export.connectors import get_connector
+from bench.generate import Target
+
+USER = "app4sales"
+
+
+def _bind(conn_id: str, conn: dict[str, Any]) -> None:
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+
+
+def targets(sandboxes: Any) -> list[Target]:
+    """Every connector that is built, and each of EzXml's three formats."""
+    chosen: list[Target] = []
+    _bind("bench_reflecta", sandboxes.airflow_connection("sftp", USER, "bench-reflecta"))
+    chosen.append(Target("reflecta", "reflecta", "bench_reflecta", {"CompanyCode": "01"}))
+    if get_connector("ezxml") is not None:
+        for fmt in ("Default", "CSV", "Reflecta"):
+            conn_id = f"bench_ezxml_{fmt.lower()}"
+            _bind(conn_id, sandboxes.airflow_connection("ftps", USER, f"bench-ezxml-{fmt.lower()}"))
+            settings = {"OrderFormat": fmt}
+            if fmt == "Reflecta":
+                settings.update({"ReflectaProviderCode": "A4S", "ReflectaCompanyCode": "01",
+                                 "ReflectaDeliveryTermCode": "DAP"})
+            chosen.append(Target(f"ezxml-{fmt.lower()}", "ezxml", conn_id, settings))
+    for connector, settings in HTTP_SETTINGS.items():
+        if get_connector(connector) is not None and connector in sandboxes.apis:
+            conn_id = f"bench_{connector}"
+            _bind(conn_id, sandboxes.apis[connector].airflow_connection())
+            chosen.append(Target(connector, connector, conn_id, settings))
+    return chosen
+
+
+HTTP_SETTINGS: dict[str, dict[str, Any]] = {
+    "spector": {},
+    "styleman": {},
+    "accountview": {"OrderLinesBatchCount": 50},
+}
+
+
+# -- mapping alone ----------------------------------------------------------------------------
+
+def _reflecta_mapper(settings: Any) -> Callable[[Any], bytes]:
+    from backoffice_export.connectors.reflecta import mapping
+    from backoffice_export.connectors.reflecta.delivery import XSD
+    from backoffice_export.mapping.xml import to_bytes, validate
+
+    def build(order: Any) -> bytes:
+        root = mapping.build_order(order, settings, order.order_nr or "1")
+        validate(root, XSD)
+        return to_bytes(root)
+
+    return build
+
+
+def _mapper(connector: str, settings: Any) -> Callable[[Any], Any] | None:
+    if connector == "reflecta":
+        return _reflecta_mapper(settings)
+    from bench import http_adapters
+
+    return http_adapters.mapper(connector, settings)
+
+
+def mapping_rates(engine: sa.Engine, chosen: list[Target], chunk: int = 500) -> dict[str, float]:
+    """Orders per second through each connector's mapping and serialisation, nothing else."""
+    from backoffice_export.db import schema as s
+
+    spent: dict[str, float] = {}
+    counted: dict[str, int] = {}
+    with engine.connect() as conn:
+        admins = dict(conn.execute(sa.select(s.administrations.c.code, s.administrations.c.id)).all())
+    for target in chosen:
+        connector = get_connector(target.connector)
+        mapper = _mapper(target.connector, connector.parse_settings(target.settings))
+        if mapper is None:
+            continue
+        with engine.connect() as conn:
+            ids = list(conn.execute(sa.select(s.orders.c.id).where(
+                s.orders.c.administration_id == admins[f"bench-{target.name}"])).scalars())
+        for start in range(0, len(ids), chunk):
+            orders = repository.load_orders(engine, ids[start:start + chunk])
+            began = time.perf_counter()
+            for order in orders:
+                mapper(order)
+            spent[target.connector] = spent.get(target.connector, 0.0) + time.perf_counter() - began
+            counted[target.connector] = counted.get(target.connector, 0) + len(orders)
+    return {c: counted[c] / spent[c] for c in spent if spent[c]}
+
+
+# -- the floor ----------------------------------------------------------------------------------
+
+def _sftp_floor(sandboxes: Any, files: list[tuple[str, bytes]]) -> float:
+    import paramiko
+
+    client = paramiko.SSHClient()
+    key_type, key_data = sandboxes.sftp.host_key_line.split()[:2]
+    client.get_host_keys().add(f"[127.0.0.1]:{sandboxes.sftp.port}", key_type,
+                               paramiko.PKey.from_type_string(key_type, __import__("base64").b64decode(key_data)))
+    client.connect("127.0.0.1", sandboxes.sftp.port, USER, sandboxes.password("sftp"), look_for_keys=False,
+                   allow_agent=False)
+    sftp = client.open_sftp()
+    try:
+        sftp.mkdir("floor")
+    except OSError:
+        pass
+    began = time.perf_counter()
+    for name, data in files:
+        sftp.putfo(io.BytesIO(data), f"floor/.{name}.part", file_size=len(data), confirm=True)
+        sftp.posix_rename(f"floor/.{name}.part", f"floor/{name}")
+    elapsed = time.perf_counter() - began
+    client.close()
+    return elapsed
+
+
+def _ftps_floor(sandboxes: Any, files: list[tuple[str, bytes]]) -> float:
+    import ftplib  # noqa: S402 - the floor speaks the same FTPS as the pipeline
+    import ssl
+
+    ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=str(sandboxes.tls.ca_file)), timeout=30)
+    ftp.connect("127.0.0.1", sandboxes.ftp.port)
+    ftp.login(USER, sandboxes.password("ftps"))
+    ftp.prot_p()
+    try:
+        ftp.mkd("floor")
+    except ftplib.error_perm:
+        pass
+    began = time.perf_counter()
+    for name, data in files:
+        ftp.storbinary(f"STOR floor/.{name}.part", io.BytesIO(data))
+        ftp.rename(f"floor/.{name}.part", f"floor/{name}")
+    elapsed = time.perf_counter() - began
+    ftp.quit()
+    return elapsed
+
+
+def _received(sandboxes: Any, kind: str, folder: str) -> list[tuple[str, bytes]]:
+    return [(Path(path).name, data) for path, data in sandboxes.received_files(kind).items()
+            if path.startswith(f"{folder}/") and not Path(path).name.startswith(".")]
+
+
+def floor_rates(sandboxes: Any, chosen: list[Target], root: Path) -> dict[str, float]:
+    """Orders per second when the same payloads go out through a bare client loop."""
+    seconds: dict[str, float] = {}
+    counted: dict[str, int] = {}
+    for target in chosen:
+        if target.connector == "reflecta":
+            files = _received(sandboxes, "sftp", "bench-reflecta/orders")
+            elapsed = _sftp_floor(sandboxes, files)
+        elif target.connector == "ezxml":
+            files = _received(sandboxes, "ftps", f"bench-{target.name}/export")
+            elapsed = _ftps_floor(sandboxes, files)
+        else:
+            from bench import http_adapters
+
+            measured = http_adapters.floor(target.connector, sandboxes, root)
+            if measured is None:
+                continue
+            elapsed, count = measured
+            seconds[target.connector] = seconds.get(target.connector, 0.0) + elapsed
+            counted[target.connector] = counted.get(target.connector, 0) + count
+            continue
+        seconds[target.connector] = seconds.get(target.connector, 0.0) + elapsed
+        counted[target.connector] = counted.get(target.connector, 0) + len(files)
+    return {c: counted[c] / seconds[c] for c in seconds if seconds[c]}

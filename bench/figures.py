@@ -1,0 +1,145 @@
+"""What the benchmark measures besides throughput, and how it prints the report."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Report:
+    orders: int
+    chunk_size: int
+    pipeline_seconds: float = 0.0
+    connector_seconds: dict[str, float] = field(default_factory=dict)
+    connector_orders: dict[str, int] = field(default_factory=dict)
+    states: dict[str, int] = field(default_factory=dict)
+    task_instances: int = 0
+    xcom_bytes: int = 0
+    mapping: dict[str, float] = field(default_factory=dict)
+    floor: dict[str, float] = field(default_factory=dict)
+    dag_processing: dict[str, float] = field(default_factory=dict)
+    memory: dict[int, dict[str, float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        print(text, flush=True)
+        self.notes.append(text)
+
+    def collect_run(self, dag_run: Any, engine: sa.Engine, targets: list, per_target: dict[str, int]) -> None:
+        from airflow.models.xcom import XComModel
+        from airflow.utils.session import create_session
+
+        from backoffice_export import export_state
+
+        tis = dag_run.get_task_instances()
+        self.task_instances = len(tis)
+        seconds: dict[str, float] = defaultdict(float)
+        for ti in tis:
+            if ti.task_id.endswith(".send_chunk") and ti.start_date and ti.end_date:
+                seconds[ti.task_id.split(".")[0]] += (ti.end_date - ti.start_date).total_seconds()
+        self.connector_seconds = dict(seconds)
+        for target in targets:
+            self.connector_orders[target.connector] = (self.connector_orders.get(target.connector, 0)
+                                                       + per_target[target.name])
+        with create_session() as session:
+            values = session.query(XComModel.value).filter(
+                XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id).all()
+        self.xcom_bytes = sum(len(json.dumps(v[0]) if not isinstance(v[0], str | bytes) else v[0]) for v in values)
+        for row in export_state.states(engine):
+            self.states[row.state] = self.states.get(row.state, 0) + 1
+
+    def print(self) -> None:
+        n = self.orders
+        print("\n=== backoffice-export benchmark ===")
+        for line in self.notes:
+            print(line)
+        print(f"orders: {n}, lines per order: ~20, chunk size: {self.chunk_size}; final states: {self.states}")
+        print(f"\nend to end (dag.test(), tasks run one after another): {self.pipeline_seconds:.1f} s, "
+              f"{n / self.pipeline_seconds:.0f} orders/s overall")
+        print(f"{'connector':<12} {'orders':>7} {'pipeline/s':>11} {'floor/s':>9} {'pipe/floor':>11} {'mapping/s':>10}")
+        for connector, count in self.connector_orders.items():
+            spent = self.connector_seconds.get(connector, 0.0)
+            pipe = count / spent if spent else 0.0
+            floor = self.floor.get(connector, 0.0)
+            ratio = floor / pipe if pipe and floor else float("nan")
+            print(f"{connector:<12} {count:>7} {pipe:>11.0f} {floor:>9.0f} {ratio:>11.2f} "
+                  f"{self.mapping.get(connector, 0.0):>10.0f}")
+        print("(pipe/floor = time per order in the pipeline / time per order on the bare floor; target <= 1.3)")
+        limit = 5 * math.ceil(n / self.chunk_size) + 10
+        print(f"\ntask instances per run: {self.task_instances} (target <= 5 x ceil(N / chunk) + 10 = {limit})")
+        print(f"XCom: {self.xcom_bytes} bytes, {self.xcom_bytes / n:.1f} bytes per order (target <= 64)")
+        for path, seconds in self.dag_processing.items():
+            print(f"DAG file processing: {path}: {seconds:.3f} s (target <= 0.1 s)")
+        for scale, figures in sorted(self.memory.items()):
+            print(f"peak RSS at {scale} orders: " + ", ".join(f"{k} {v:.0f} MB" for k, v in figures.items())
+                  + " (target <= 300 MB, flat as N grows)")
+
+
+def dag_processing_seconds() -> dict[str, float]:
+    """Per DAG file, the duration ``airflow dags report`` prints (Airflow imported already)."""
+    out = subprocess.run([sys.executable, "-m", "airflow", "dags", "report", "-o", "json"], capture_output=True,
+                         text=True, check=True, env=os.environ).stdout
+    line = next((text for text in reversed(out.splitlines()) if text.startswith("[{")), "[]")
+    rows = json.loads(line)
+    result = {}
+    for row in rows:
+        duration = str(row.get("duration", "0"))
+        match = re.match(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)", duration)
+        seconds = (int(match[1] or 0) * 3600 + int(match[2]) * 60 + float(match[3])) if match else float(duration)
+        result[Path(row.get("file", "?")).name] = seconds
+    return result
+
+
+TASK = """
+import json, os, resource, sys
+import airflow.sdk  # a task process has Airflow imported
+from backoffice_export import export, export_state
+from backoffice_export.db.engine import create_engine
+from backoffice_export.export_state import ClaimOwner
+engine = create_engine(sys.argv[2])
+if sys.argv[1] == "extract":
+    plan = export.plan_chunks(engine, int(sys.argv[3]))
+    print(json.dumps({c: chunks[0]["ids"] for c, chunks in plan.items() if chunks}))
+else:
+    ids = json.loads(sys.argv[3])
+    export_state.request_resend(engine, ids)
+    export.send_chunk(engine, ids, ClaimOwner("bench", "memory", sys.argv[1], 0))
+"""
+
+
+def _child(args: list[str], env: dict[str, str]) -> tuple[str, float]:
+    process = subprocess.Popen([sys.executable, "-c", TASK, *args], stdout=subprocess.PIPE, env=env, cwd=PROJECT)
+    out = process.stdout.read().decode() if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"benchmark task {args[0]} failed with status {status}")
+    return out, usage.ru_maxrss / 1024
+
+
+def task_memory(engine: sa.Engine, chunk_size: int, *, database: Path | None = None,
+                connections: dict[str, str] | None = None) -> dict[str, float]:
+    """Peak RSS (MB) of the extract task and of the heaviest chunk, each in its own process."""
+    env = dict(connections or os.environ)
+    url = f"sqlite:///{database}" if database else str(engine.url)
+    out, extract_mb = _child(["extract", url, str(chunk_size)], env)
+    first_chunks = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    figures = {"extract": extract_mb}
+    chunk_mb = 0.0
+    for connector, ids in first_chunks.items():
+        _, mb = _child([f"{connector}.send_chunk", url, json.dumps(ids)], env)
+        chunk_mb = max(chunk_mb, mb)
+    figures["largest chunk"] = chunk_mb
+    return figures

@@ -1,0 +1,114 @@
+"""Generate a benchmark backlog straight into the order database, fast and deterministic.
+
+N orders of ~20 lines, spread evenly over the benchmark's targets (every connector, and each of
+EzXml's three formats). Rows are written with bulk inserts rather than through the order
+document loader: at 100,000 orders (2 million lines) the loader's per-order upserts would take
+longer than the export being measured. The data is valid for every connector, so each order
+is expected to be sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from backoffice_export import export_state
+from backoffice_export.db import schema as s
+
+LINES_PER_ORDER = 20
+CUSTOMERS, ITEMS = 50, 200
+# A minimal valid PDF: AccountView attaches the order PDF.
+PDF = base64.b64decode(
+    "JVBERi0xLjQKMSAwIG9iajw8L1R5cGUvQ2F0YWxvZy9QYWdlcyAyIDAgUj4+ZW5kb2JqCjIgMCBvYmo8PC9UeXBlL1BhZ2VzL0tpZHNb"
+    "MyAwIFJdL0NvdW50IDE+PmVuZG9iagozIDAgb2JqPDwvVHlwZS9QYWdlL1BhcmVudCAyIDAgUi9NZWRpYUJveFswIDAgNjEyIDc5Ml0+"
+    "PmVuZG9iagp0cmFpbGVyPDwvUm9vdCAxIDAgUj4+CiUlRU9GCg=="
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One administration of the benchmark: a connector (and format) with its ERP endpoint."""
+
+    name: str
+    connector: str
+    connection_id: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _rows(n: int, make) -> Iterator[dict[str, Any]]:
+    for i in range(n):
+        yield make(i)
+
+
+def _insert(conn: sa.Connection, table: sa.Table, rows: Iterator[dict[str, Any]], batch: int = 5000) -> None:
+    buffer: list[dict[str, Any]] = []
+    for row in rows:
+        buffer.append(row)
+        if len(buffer) >= batch:
+            conn.execute(table.insert(), buffer)
+            buffer = []
+    if buffer:
+        conn.execute(table.insert(), buffer)
+
+
+def generate(engine: sa.Engine, targets: list[Target], orders: int) -> dict[str, int]:
+    """Write ``orders`` orders spread over ``targets``; return the number per target."""
+    per_target = {t.name: orders // len(targets) + (1 if i < orders % len(targets) else 0)
+                  for i, t in enumerate(targets)}
+    start = datetime(2026, 11, 1, 8, 0)
+    with engine.begin() as conn:
+        for target in targets:
+            admin_id = conn.execute(s.administrations.insert().values(
+                code=f"bench-{target.name}", application_name=f"Bench{target.name.replace('-', '')}",
+                connector=target.connector, connection_id=target.connection_id, settings=target.settings,
+                default_currency="EUR").returning(s.administrations.c.id)).scalar_one()
+            conn.execute(s.price_lists.insert().values(administration_id=admin_id, code="EUR", currency_iso="EUR"))
+            rep_id = conn.execute(s.sales_reps.insert().values(
+                administration_id=admin_id, code="rep", user_id=7, user_name="bench.rep", full_name="Bench Rep",
+                warehouse="MAIN").returning(s.sales_reps.c.id)).scalar_one()
+            first_customer = conn.execute(sa.select(sa.func.coalesce(sa.func.max(s.customers.c.id), 0))).scalar_one()
+            _insert(conn, s.customers, _rows(CUSTOMERS, lambda i, a=admin_id: {
+                "administration_id": a, "code": f"C{i:04d}", "guid": str(uuid.UUID(int=a * 100000 + i)),
+                "name": f"Customer {i} B.V.", "email": f"c{i}@example.test", "phone": "+31 20 123 45 67",
+                "address1": f"Hoofdstraat {i + 1}", "postal_code": "1011 AA", "city": "Amsterdam",
+                "country_iso2": "NL", "price_list_code": "EUR", "vat_liable": True, "extra_data": "Bench customer",
+                "delivery_method": "Post"}))
+            _insert(conn, s.customer_contacts, _rows(CUSTOMERS, lambda i, c=first_customer: {
+                "customer_id": c + 1 + i, "first_name": "Eva", "last_name": f"Jansen {i}", "is_main": True}))
+            first_item = conn.execute(sa.select(sa.func.coalesce(sa.func.max(s.items.c.id), 0))).scalar_one()
+            _insert(conn, s.items, _rows(ITEMS, lambda i, a=admin_id: {
+                "administration_id": a, "code": f"ITEM-{i:04d}", "description": f"Item {i} cotton shirt",
+                "model_description": f"Model {i // 10}", "ean": f"87{i:011d}", "vat_percentage": Decimal(21),
+                "sales_price": Decimal("24.95"), "stock": Decimal(100), "is_matrix_child": i % 2 == 0,
+                "matrix_color_description": "Red" if i % 2 == 0 else None,
+                "matrix_style_number": f"ST{i // 10}" if i % 2 == 0 else None,
+                "matrix_color_sorting": i % 7 if i % 2 == 0 else None,
+                "extra_data": {"BackofficeItemCode": f"BO{i:04d}", "ItemDimension": "RED", "ItemDimensionSize": "M",
+                               "SbaItemCode": f"SBA{i:04d}", "Size": "M"}}))
+            first_order = conn.execute(sa.select(sa.func.coalesce(sa.func.max(s.orders.c.id), 0))).scalar_one()
+            count = per_target[target.name]
+            _insert(conn, s.orders, _rows(count, lambda i, a=admin_id, r=rep_id, c=first_customer: {
+                "administration_id": a, "guid": str(uuid.UUID(int=(a << 64) + i)), "internal_order_nr": f"{i + 1}",
+                "customer_id": c + 1 + i % CUSTOMERS, "sales_rep_id": r, "order_date": start + timedelta(minutes=i),
+                "created_at": start + timedelta(minutes=i), "delivery_date": (start + timedelta(days=7)).date(),
+                "your_reference": f"PO-{i}", "reference": f"REF-{i}", "notes": "Deliver before noon",
+                "order_type": "Default", "prices_include_vat": False, "is_paid": False,
+                "shipping_costs_excl_vat": Decimal("6.95"), "shipping_costs_incl_vat": Decimal("8.41")}))
+            _insert(conn, s.order_lines, (
+                {"order_id": first_order + 1 + i, "line_index": j, "item_id": first_item + 1 + (i * 7 + j) % ITEMS,
+                 "quantity": Decimal(1 + j % 5), "price": Decimal("19.95"), "original_price": Decimal("24.95"),
+                 "discount_percentage": Decimal("20"), "vat_percentage": Decimal(21), "instruction": None}
+                for i in range(count) for j in range(LINES_PER_ORDER)))
+            if target.connector == "accountview":
+                _insert(conn, s.attachments, _rows(count, lambda i, o=first_order: {
+                    "order_id": o + 1 + i, "kind": "order_pdf", "file_name": f"order-{i + 1}.pdf",
+                    "description": "Order confirmation", "content": PDF}))
+    export_state.track_new_orders(engine)
+    return per_target
