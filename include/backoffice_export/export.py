@@ -118,6 +118,9 @@ def send_chunk(
     remaining = list(orders)
     try:
         with connector.open_session(administration, settings, engine) as session:
+            prepare = getattr(session, "prepare", None)
+            if prepare is not None:  # chunk-wide work a connector does once, e.g. drawing order numbers
+                prepare(list(orders))
             while remaining:
                 order = remaining[0]
                 try:

@@ -11,9 +11,11 @@ task instance (its retry, or ops clearing it) may take its own claims back at on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -215,3 +217,17 @@ def states(engine: sa.Engine, *, order_ids: Sequence[int] | None = None,
         query = query.where(a.c.code == administration)
     with engine.connect() as conn:
         return [OrderState(*row) for row in conn.execute(query)]
+
+
+def progress(engine: sa.Engine, order_id: int) -> dict[str, Any] | None:
+    """How far a delivery in several requests got for this order (a connector's own JSON), or ``None``."""
+    with engine.connect() as conn:
+        text = conn.execute(sa.select(t.c.progress).where(t.c.order_id == order_id)).scalar_one_or_none()
+    return json.loads(text) if text else None
+
+
+def save_progress(engine: sa.Engine, order_id: int, value: Mapping[str, Any] | None) -> None:
+    """Record (or with ``None`` forget) how far the order's delivery got, committed at once."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(t).where(t.c.order_id == order_id)
+                     .values(progress=None if value is None else json.dumps(dict(value), sort_keys=True)))

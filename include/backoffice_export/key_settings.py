@@ -46,3 +46,25 @@ def next_value(engine: sa.Engine, administration_id: int, key: str, *, at_least:
                 .returning(ks.c.value)
             ).scalar_one()
         )
+
+
+def reserve(engine: sa.Engine, administration_id: int, key: str, count: int) -> range:
+    """Draw ``count`` consecutive numbers of a sequence in one atomic step (a chunk's worth)."""
+    if count < 1:
+        return range(0)
+    with engine.begin() as conn:
+        conn.execute(
+            _insert(engine)
+            .values(administration_id=administration_id, key=key, value="0")
+            .on_conflict_do_nothing()
+        )
+        current = sa.cast(ks.c.value, sa.Integer)
+        last = int(
+            conn.execute(
+                sa.update(ks)
+                .where(ks.c.administration_id == administration_id, ks.c.key == key)
+                .values(value=sa.cast(current + count, sa.String))
+                .returning(ks.c.value)
+            ).scalar_one()
+        )
+    return range(last - count + 1, last + 1)

@@ -133,3 +133,14 @@ def set_order_nr(engine: sa.Engine, order_id: int, order_nr: str | None) -> None
     """Write the backoffice order number back to the order (``None`` resets it)."""
     with engine.begin() as conn:
         conn.execute(sa.update(s.orders).where(s.orders.c.id == order_id).values(order_nr=order_nr))
+
+
+def set_order_nrs(engine: sa.Engine, numbers: dict[int, str]) -> None:
+    """Write many backoffice order numbers back in one transaction."""
+    if not numbers:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(s.orders).where(s.orders.c.id == sa.bindparam("order_id")).values(order_nr=sa.bindparam("nr")),
+            [{"order_id": order_id, "nr": nr} for order_id, nr in numbers.items()],
+        )

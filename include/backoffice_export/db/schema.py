@@ -249,4 +249,10 @@ export_state = sa.Table(
     sa.Column("run_id", sa.String(250)),
     sa.Column("task_id", sa.String(250)),
     sa.Column("map_index", sa.Integer),
+    # A number a connector drew for the order before uploading it (EzXml): kept across failed
+    # attempts so that a retry reuses the same number and file name instead of drawing another.
+    sa.Column("reserved_order_nr", sa.String(100)),
+    # How far a delivery in several requests got (AccountView batches), as JSON text: the ERP's
+    # order number and the batches it accepted, so a retry resumes instead of sending lines twice.
+    sa.Column("progress", sa.Text),
 )

@@ -126,15 +126,17 @@ def create_once(
     whether it was found (already there) rather than created. Once the attempts are used up
     the order is left for a later run, which again looks before it sends: pass
     ``lookup_first=order.export_attempts > 1`` so a rerun looks before its first POST too.
+    A look-up that fails transiently (the ERP is still down) uses up an attempt like a failed
+    POST and is retried with the same backoff; no POST is repeated until a look-up has answered.
     """
     last: TransientHttpError | None = None
     for attempt in range(1, attempts + 1):
-        if attempt > 1 or lookup_first:
-            found = lookup()
-            if found is not None:
-                log.info("%s: an earlier attempt reached the ERP; not sending again", label)
-                return found, True
         try:
+            if attempt > 1 or lookup_first:
+                found = lookup()
+                if found is not None:
+                    log.info("%s: an earlier attempt reached the ERP; not sending again", label)
+                    return found, True
             return create(), False
         except TransientHttpError as exc:
             last = exc

@@ -2,8 +2,9 @@
 
 Order numbers follow the seed: an order without ``OrderNr`` gets the next number of the
 administration's ``Reflecta.LastOrderNr`` key setting, saved on the order *before* the file is
-made; if the upload fails the number is reset so the next attempt draws a new one, and the
-server's message is stored. One exception keeps exactly-once: when the connection broke after
+made (a chunk draws the numbers of all its unnumbered orders in one step, ``prepare``); if
+the upload fails the number is reset so the next attempt draws a new one, and the server's
+message is stored. One exception keeps exactly-once: when the connection broke after
 the rename was issued the ERP may already have the file, so the number is kept and the retry
 overwrites that same file instead of adding a second order under a new number.
 """
@@ -37,8 +38,18 @@ class ReflectaSession:
     def __init__(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,
                  engine: sa.Engine, drop: FileDrop) -> None:
         self.administration, self.settings, self.engine, self.drop = administration, settings, engine, drop
+        self.numbers: dict[int, str] = {}
+
+    def prepare(self, orders: list[Order]) -> None:
+        """Number every order of the chunk that has no number yet, in one step, before any is sent."""
+        missing = [order.id for order in orders if not order.order_nr]
+        drawn = key_settings.reserve(self.engine, self.administration.id, ORDER_NR_KEY, len(missing))
+        self.numbers = {order_id: str(number) for order_id, number in zip(missing, drawn, strict=True)}
+        repository.set_order_nrs(self.engine, self.numbers)
 
     def order_nr(self, order: Order) -> str:
+        if order.id in self.numbers:
+            return self.numbers[order.id]
         if order.order_nr:
             return order.order_nr
         number = str(key_settings.next_value(self.engine, self.administration.id, ORDER_NR_KEY))
@@ -57,6 +68,7 @@ class ReflectaSession:
         except DeliveryError as exc:
             if not exc.delivered_unknown:
                 repository.set_order_nr(self.engine, order.id, None)
+                self.numbers.pop(order.id, None)
             raise
         return Sent(backoffice_order_nr=order_nr, destination=f"{self.drop.destination}/{file_name}")
 

@@ -1,0 +1,150 @@
+"""Spector delivery: validate, POST the order once, write Spector's order number back.
+
+One ``ApiSession`` (``HttpHook`` underneath, one keep-alive connection) per chunk, built from
+the administration's Airflow connection; the contract (path, credentials, replies, result
+codes) is in ``api.py``. Per order:
+
+1. map (``mapping.build_order``) and validate (``validation.validate``): a bad order fails on
+   its own with the App4Sales field to fix, nothing is sent for it;
+2. ``create_once``: POST; on a transient failure (connection refused, timeout, reply lost,
+   5xx) wait with backoff, look the order up by ``externalOrderNo`` (the App4Sales order
+   number) and POST again only when Spector answered that it does not have it. An order
+   claimed before (``export_attempts > 1``) is looked up before its first POST too, since an
+   earlier run may have created it;
+3. result 1 or a non-fatal code: ``repository.set_order_nr`` stores Spector's number on the
+   order. Any other code fails the order for good with Spector's code and message (the seed's
+   ``GetResponseResult``); resending it would not help until the data is fixed.
+
+Failures that are not about one order end the chunk (``ConnectionLost``): refused credentials
+(HTTP 401/403), an unknown endpoint (404), a Spector still unreachable after the attempts, a
+look-up answered with an error. The order in flight stays retryable, the rest is handed back unsent, and Airflow's
+retry (or the next run) sends them once the cause is gone, looking each up first.
+
+Secrets: login, password and the integration token travel only in headers; error texts carry
+the URL without credentials and Spector's own message, never a request header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from backoffice_export import repository
+from backoffice_export.connectors.base import Sent
+from backoffice_export.connectors.spector import api, mapping, validation
+from backoffice_export.connectors.spector import settings as spector_settings
+from backoffice_export.errors import ConnectionLost, DeliveryError, SettingsError
+from backoffice_export.mapping import exact_json
+from backoffice_export.model import Administration, Order
+from backoffice_export.transport.http_api import ApiReply, ApiSession, create_once
+
+log = logging.getLogger(__name__)
+GENERIC_ERROR = "Spector did not accept the order"
+
+
+class SpectorSession:
+    def __init__(self, administration: Administration, settings: spector_settings.SpectorSettings,
+                 engine: sa.Engine, http: ApiSession, *, today: date | None = None) -> None:
+        self.administration, self.settings, self.engine, self.http = administration, settings, engine, http
+        self.today = today
+
+    def send(self, order: Order) -> Sent:
+        payload = mapping.build_order(order, self.settings, self.today or date.today())
+        validation.validate(payload)
+        body = exact_json.dumps(payload)
+        external = order.internal_order_nr
+        order_no, found = create_once(
+            lookup=lambda: self.find(external),
+            create=lambda: self.create(body),
+            lookup_first=order.export_attempts > 1,
+            label=order.label,
+        )
+        if found:
+            log.info("%s: Spector already has it as order %s (externalOrderNo %s)", order.label, order_no, external)
+        repository.set_order_nr(self.engine, order.id, order_no)
+        return Sent(backoffice_order_nr=order_no, destination=self.http.describe(f"{api.ORDERS_PATH}/{order_no}"))
+
+    def create(self, body: bytes) -> str:
+        reply = self.http.request("POST", api.ORDERS_PATH, data=body,
+                                  headers={"Content-Type": exact_json.CONTENT_TYPE})
+        self._refuse_unusable_endpoint(reply, "POST")
+        answer = api.read_reply(reply.body, reply.text)
+        if reply.status < 300 and api.is_success(answer.result):
+            if answer.order_no is None:
+                raise DeliveryError(f"{GENERIC_ERROR}: Spector answered {answer.describe()} without an order "
+                                    "number; check Spector before sending it again", retryable=False,
+                                    delivered_unknown=True)
+            if answer.result != api.Result.OK:
+                log.warning("Spector stored order %s with remark %s", answer.order_no, answer.describe())
+            return answer.order_no
+        raise DeliveryError(f"{GENERIC_ERROR} (HTTP {reply.status}): {answer.describe()}", retryable=False)
+
+    def find(self, external_order_no: str) -> str | None:
+        reply = self.http.request("GET", api.ORDERS_PATH, params={api.LOOKUP_PARAM: external_order_no})
+        self._refuse_unusable_endpoint(reply, "GET")
+        if reply.status >= 300:
+            answer = api.read_reply(reply.body, reply.text)
+            raise ConnectionLost(f"looking up externalOrderNo {external_order_no} failed (HTTP {reply.status}): "
+                                 f"{answer.describe()}", delivered_unknown=True)
+        try:
+            return api.found_order_no(reply.body, external_order_no)
+        except ValueError as exc:
+            raise ConnectionLost(f"looking up externalOrderNo {external_order_no}: {exc}",
+                                 delivered_unknown=True) from exc
+
+    def _refuse_unusable_endpoint(self, reply: ApiReply, method: str) -> None:
+        """Problems of the connection, not of the order: every order would meet them."""
+        if reply.status in (401, 403):
+            answer = api.read_reply(reply.body, reply.text)
+            raise ConnectionLost(
+                f"{method} {self.http.describe(api.ORDERS_PATH)}: Spector refused the credentials of connection "
+                f"{self.http.conn_id} (HTTP {reply.status}: {answer.message or 'no message'}); check its login "
+                f"(API user id), password (API key), extra {api.SBM_EXTRA} and extra {api.INTEGRATION_HEADER}"
+            )
+        if reply.status in (404, 405):
+            raise ConnectionLost(f"{method} {self.http.describe(api.ORDERS_PATH)}: HTTP {reply.status}: no Spector "
+                                 f"order API there; check the host of connection {self.http.conn_id}")
+
+
+class SpectorConnector:
+    name = "spector"
+
+    def parse_settings(self, raw: Mapping[str, Any]) -> spector_settings.SpectorSettings:
+        return spector_settings.parse(raw)
+
+    @contextlib.contextmanager
+    def open_session(self, administration: Administration, settings: spector_settings.SpectorSettings,
+                     engine: sa.Engine) -> Iterator[SpectorSession]:
+        conn_id = administration.connection_id
+        if not conn_id:
+            raise SettingsError(f"administration {administration.code} names no Airflow connection for Spector")
+        http = open_api_session(conn_id)
+        try:
+            yield SpectorSession(administration, settings, engine, http)
+        finally:
+            http.close()
+
+
+def open_api_session(conn_id: str) -> ApiSession:
+    """The chunk's HTTP session, with the SBM id header; a missing or incomplete connection ends the chunk."""
+    from airflow.exceptions import AirflowNotFoundException
+
+    try:
+        http = ApiSession(conn_id, consumed_extras=api.CONSUMED_EXTRAS)
+    except AirflowNotFoundException as exc:
+        raise ConnectionLost(f"Airflow connection {conn_id} for Spector is not defined") from exc
+    sbm_id = str(http.extra.get(api.SBM_EXTRA) or "").strip()
+    missing = [name for name, value in (("login", http.connection.login), ("password", http.connection.password),
+                                        (f"extra {api.SBM_EXTRA}", sbm_id),
+                                        (f"extra {api.INTEGRATION_HEADER}", http.extra.get(api.INTEGRATION_HEADER)))
+               if not value]
+    if missing:
+        http.close()
+        raise ConnectionLost(f"Airflow connection {conn_id} for Spector lacks {', '.join(missing)}")
+    http.session.headers[api.SBM_HEADER] = sbm_id
+    return http
