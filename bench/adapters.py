@@ -9,6 +9,8 @@ round trips.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
 import json
 import os
@@ -116,14 +118,12 @@ def _sftp_floor(sandboxes: Any, files: list[tuple[str, bytes]]) -> float:
     client = paramiko.SSHClient()
     key_type, key_data = sandboxes.sftp.host_key_line.split()[:2]
     client.get_host_keys().add(f"[127.0.0.1]:{sandboxes.sftp.port}", key_type,
-                               paramiko.PKey.from_type_string(key_type, __import__("base64").b64decode(key_data)))
+                               paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
     client.connect("127.0.0.1", sandboxes.sftp.port, USER, sandboxes.password("sftp"), look_for_keys=False,
                    allow_agent=False)
     sftp = client.open_sftp()
-    try:
+    with contextlib.suppress(OSError):
         sftp.mkdir("floor")
-    except OSError:
-        pass
     began = time.perf_counter()
     for name, data in files:
         sftp.putfo(io.BytesIO(data), f"floor/.{name}.part", file_size=len(data), confirm=True)
@@ -134,17 +134,16 @@ def _sftp_floor(sandboxes: Any, files: list[tuple[str, bytes]]) -> float:
 
 
 def _ftps_floor(sandboxes: Any, files: list[tuple[str, bytes]]) -> float:
-    import ftplib  # noqa: S402 - the floor speaks the same FTPS as the pipeline
+    import ftplib
     import ssl
 
-    ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=str(sandboxes.tls.ca_file)), timeout=30)
+    context = ssl.create_default_context(cafile=str(sandboxes.tls.ca_file))
+    ftp = ftplib.FTP_TLS(context=context, timeout=30)  # noqa: S321
     ftp.connect("127.0.0.1", sandboxes.ftp.port)
     ftp.login(USER, sandboxes.password("ftps"))
     ftp.prot_p()
-    try:
+    with contextlib.suppress(ftplib.error_perm):
         ftp.mkd("floor")
-    except ftplib.error_perm:
-        pass
     began = time.perf_counter()
     for name, data in files:
         ftp.storbinary(f"STOR floor/.{name}.part", io.BytesIO(data))

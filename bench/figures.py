@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -88,45 +87,60 @@ class Report:
                   + " (target <= 300 MB, flat as N grows)")
 
 
+PARSE = """
+import json, sys
+import airflow.sdk  # Airflow already imported, as in the dag processor
+from airflow.dag_processing.dagbag import DagBag
+first = DagBag(sys.argv[1])  # a fresh process's first parse also imports Airflow's authoring modules
+again = DagBag(sys.argv[1])
+for label, bag in (("first parse", first), ("parse", again)):
+    for stat in bag.dagbag_stats:
+        print(json.dumps({"label": label, "file": stat.file, "seconds": stat.duration.total_seconds()}))
+"""
+
+
 def dag_processing_seconds() -> dict[str, float]:
-    """Per DAG file, the duration ``airflow dags report`` prints (Airflow imported already)."""
-    out = subprocess.run([sys.executable, "-m", "airflow", "dags", "report", "-o", "json"], capture_output=True,
-                         text=True, check=True, env=os.environ).stdout
-    line = next((text for text in reversed(out.splitlines()) if text.startswith("[{")), "[]")
-    rows = json.loads(line)
+    """Per DAG file, the parse duration ``airflow dags report`` shows, in a fresh process (the
+    first file parsed also pays Airflow's lazy imports) and once that process is warm."""
+    out = subprocess.run([sys.executable, "-c", PARSE, os.environ["AIRFLOW__CORE__DAGS_FOLDER"]],
+                         capture_output=True, text=True, check=True, env=os.environ).stdout
     result = {}
-    for row in rows:
-        duration = str(row.get("duration", "0"))
-        match = re.match(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)", duration)
-        seconds = (int(match[1] or 0) * 3600 + int(match[2]) * 60 + float(match[3])) if match else float(duration)
-        result[Path(row.get("file", "?")).name] = seconds
+    for line in out.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            result[f"{Path(row['file']).name} ({row['label']})"] = row["seconds"]
     return result
 
 
 TASK = """
-import json, os, resource, sys
+import json, os, sys
 import airflow.sdk  # a task process has Airflow imported
 from backoffice_export import export, export_state
 from backoffice_export.db.engine import create_engine
 from backoffice_export.export_state import ClaimOwner
 engine = create_engine(sys.argv[2])
 if sys.argv[1] == "extract":
-    plan = export.plan_chunks(engine, int(sys.argv[3]))
+    plan = export.plan_chunks(engine, int(sys.argv[3]), include_sent=True)
     print(json.dumps({c: chunks[0]["ids"] for c, chunks in plan.items() if chunks}))
 else:
     ids = json.loads(sys.argv[3])
     export_state.request_resend(engine, ids)
     export.send_chunk(engine, ids, ClaimOwner("bench", "memory", sys.argv[1], 0))
+# VmHWM is the peak of this process image alone (ru_maxrss would count the parent's pages
+# the child held between fork and exec).
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print("PEAK_KB", int(peak.split()[1]))
 """
 
 
 def _child(args: list[str], env: dict[str, str]) -> tuple[str, float]:
-    process = subprocess.Popen([sys.executable, "-c", TASK, *args], stdout=subprocess.PIPE, env=env, cwd=PROJECT)
-    out = process.stdout.read().decode() if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"benchmark task {args[0]} failed with status {status}")
-    return out, usage.ru_maxrss / 1024
+    done = subprocess.run([sys.executable, "-c", TASK, *args], capture_output=True, text=True, env=env, cwd=PROJECT)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark task {args[0]} failed: {done.stderr[-2000:]}")
+    lines = done.stdout.strip().splitlines()
+    peak_kb = int(next(line for line in reversed(lines) if line.startswith("PEAK_KB")).split()[1])
+    output = next((line for line in reversed(lines) if line.startswith("{")), "{}")
+    return output, peak_kb / 1024
 
 
 def task_memory(engine: sa.Engine, chunk_size: int, *, database: Path | None = None,
@@ -135,7 +149,7 @@ def task_memory(engine: sa.Engine, chunk_size: int, *, database: Path | None = N
     env = dict(connections or os.environ)
     url = f"sqlite:///{database}" if database else str(engine.url)
     out, extract_mb = _child(["extract", url, str(chunk_size)], env)
-    first_chunks = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    first_chunks = json.loads(out)
     figures = {"extract": extract_mb}
     chunk_mb = 0.0
     for connector, ids in first_chunks.items():

@@ -121,6 +121,10 @@ class EmulatedApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, the body would wait for the
+            # client's delayed ACK (40 ms a request on keep-alive connections). Real servers
+            # send both at once.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet: URLs may carry look-up values, never log them to stderr
