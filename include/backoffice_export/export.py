@@ -136,7 +136,8 @@ def send_chunk(
                     fail(order.id, order.label, f"ERROR_Unhandled: {type(exc).__name__}: {exc}", retryable=False)
                 else:
                     export_state.mark_sent(engine, order.id, owner, backoffice_order_nr=sent.backoffice_order_nr,
-                                           destination=sent.destination)
+                                           destination=sent.destination,
+                                           write_back_order_nr=sent.write_back_order_nr)
                     result.sent += 1
                     log.info("%s sent to %s as %s", order.label, sent.destination, sent.backoffice_order_nr)
                 remaining.pop(0)

@@ -128,9 +128,12 @@ def claim(
 
 
 def mark_sent(engine: sa.Engine, order_id: int, owner: ClaimOwner, *, backoffice_order_nr: str | None,
-              destination: str | None) -> None:
+              destination: str | None, write_back_order_nr: str | None = None) -> None:
+    """Record the order as sent; with ``write_back_order_nr`` the order gets that number too, atomically."""
     now = utcnow()
     with engine.begin() as conn:
+        if write_back_order_nr is not None:
+            conn.execute(sa.update(s.orders).where(s.orders.c.id == order_id).values(order_nr=write_back_order_nr))
         conn.execute(
             sa.update(t).where(t.c.order_id == order_id)
             .values(state=SENT, backoffice_order_nr=backoffice_order_nr, destination=destination, error=None,

@@ -53,14 +53,6 @@ def backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.fixture
-def written(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str | None]]:
-    """``repository.set_order_nr`` calls, without a database."""
-    calls: list[tuple[int, str | None]] = []
-    monkeypatch.setattr(delivery.repository, "set_order_nr", lambda engine, order_id, nr: calls.append((order_id, nr)))
-    return calls
-
-
-@pytest.fixture
 def connect(emulator: Api, company: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     """An Airflow connection (env) to the test's company; keyword arguments override connection fields."""
     def make(**overrides: Any) -> str:
@@ -93,27 +85,26 @@ def lookups(emulator: Api, nr: str) -> int:
 
 # ===== Responses =================================================================================================
 
-def test_result_1_writes_spectors_order_number_back(emulator: Api, company: str, connect: Callable[..., str],
-                                                    written: list[tuple[int, str | None]]) -> None:
+def test_result_1_writes_spectors_order_number_back(emulator: Api, company: str, connect: Callable[..., str]) -> None:
     sent = session(connect()).send(spector_order("5001"))
     [(number, stored)] = emulator.orders(company).items()
-    assert sent.backoffice_order_nr == number and written == [(5001, number)]
+    assert sent.backoffice_order_nr == number and sent.write_back_order_nr == number
     assert sent.destination == f"{emulator.base_url}/api/v2/orders/{number}"
     assert stored["externalOrderNo"] == "5001" and stored["customerId"] == "C1"
     assert stored["lines"][0]["priceExclVAT"] == Decimal("12.50") and stored["lines"][0]["numberOfItems"] == 2
     assert emulator.order_count("5001", company) == 1
 
 
-def test_a_non_fatal_result_is_success(emulator: Api, company: str, connect: Callable[..., str],
-                                       written: list[tuple[int, str | None]], caplog: pytest.LogCaptureFixture) -> None:
+def test_a_non_fatal_result_is_success(
+        emulator: Api, company: str, connect: Callable[..., str], caplog: pytest.LogCaptureFixture) -> None:
     emulator.unknown_articles.add("NEW-ARTICLE")
     sent = session(connect()).send(spector_order("5002", article="NEW-ARTICLE"))
-    assert written == [(5002, sent.backoffice_order_nr)] and emulator.order_count("5002", company) == 1
+    assert sent.write_back_order_nr == sent.backoffice_order_nr and emulator.order_count("5002", company) == 1
     assert "result 2" in caplog.text and "NEW-ARTICLE" in caplog.text
 
 
 def test_a_duplicate_external_order_number_is_success_with_the_existing_order(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]]) -> None:
+        emulator: Api, company: str, connect: Callable[..., str]) -> None:
     spector = session(connect())
     first = spector.send(spector_order("5003"))
     again = spector.send(spector_order("5003"))  # export_attempts 1: no look-up, Spector itself says "exists"
@@ -122,84 +113,84 @@ def test_a_duplicate_external_order_number_is_success_with_the_existing_order(
 
 
 def test_a_fatal_result_fails_the_order_with_spectors_code_and_message(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]]) -> None:
+        emulator: Api, company: str, connect: Callable[..., str]) -> None:
     emulator.unknown_customers.add("GONE")
     spector = session(connect())
     with pytest.raises(DeliveryError) as caught:
         spector.send(spector_order("5004", customer="GONE"))
     assert not caught.value.retryable
     assert str(caught.value) == "Spector did not accept the order (HTTP 200): result 20: Customer GONE not found"
-    assert written == [] and emulator.order_count("5004", company) == 0
+    assert emulator.order_count("5004", company) == 0
     spector.send(spector_order("5005"))  # the session goes on with the next order
     assert emulator.order_count("5005", company) == 1
 
 
 def test_an_invalid_order_is_refused_before_anything_is_sent(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]]) -> None:
+        emulator: Api, company: str, connect: Callable[..., str]) -> None:
     before = len(emulator.recorded())
     with pytest.raises(OrderDataError) as caught:
         session(connect()).send(spector_order("5006", article="SCARF", description=None))
     assert str(caught.value) == "Item.Description: line 1 (item SCARF): articleName is required but missing"
-    assert len(emulator.recorded()) == before and emulator.orders(company) == {} and written == []
+    assert len(emulator.recorded()) == before and emulator.orders(company) == {}
 
 
 # ===== Transient failures and exactly once =======================================================================
 
 def test_a_5xx_is_retried_with_backoff_and_the_order_created_once(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]],
+        emulator: Api, company: str, connect: Callable[..., str],
         backoff: list[float]) -> None:
     emulator.faults.fail_next = 1
     sent = session(connect()).send(spector_order("5101"))
-    assert backoff == [0.5] and written == [(5101, sent.backoffice_order_nr)]
+    assert backoff == [0.5] and sent.write_back_order_nr == sent.backoffice_order_nr
     assert emulator.order_count("5101", company) == 1 and lookups(emulator, "5101") == 1
 
 
 def test_a_spector_that_stays_down_ends_the_chunk(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]],
+        emulator: Api, company: str, connect: Callable[..., str],
         backoff: list[float]) -> None:
     emulator.faults.fail_next = 10
     with pytest.raises(ConnectionLost) as caught:
         session(connect()).send(spector_order("5102"))
     assert "HTTP 503" in str(caught.value) and caught.value.retryable
-    assert emulator.order_count("5102", company) == 0 and written == []
+    assert emulator.order_count("5102", company) == 0
 
 
 def test_a_reply_lost_after_the_order_was_stored_is_found_not_sent_again(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]],
+        emulator: Api, company: str, connect: Callable[..., str],
         backoff: list[float]) -> None:
     emulator.faults.lose_reply_after_store = 1
     sent = session(connect()).send(spector_order("5103"))
     assert emulator.order_count("5103", company) == 1
     assert list(emulator.orders(company)) == [sent.backoffice_order_nr]
-    assert written == [(5103, sent.backoffice_order_nr)]
+    assert sent.write_back_order_nr == sent.backoffice_order_nr
 
 
 def test_a_5xx_after_the_order_was_stored_is_found_not_sent_again(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]],
+        emulator: Api, company: str, connect: Callable[..., str],
         backoff: list[float]) -> None:
     emulator.faults.fail_after_stored = 1
     sent = session(connect()).send(spector_order("5104"))
-    assert emulator.order_count("5104", company) == 1 and written == [(5104, sent.backoffice_order_nr)]
+    assert emulator.order_count("5104", company) == 1 and sent.write_back_order_nr == sent.backoffice_order_nr
 
 
 def test_a_slow_reply_past_the_timeout_is_found_by_the_next_attempt(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]],
+        emulator: Api, company: str, connect: Callable[..., str],
         backoff: list[float]) -> None:
     conn_id = connect(extra={"timeout": 0.3})
     emulator.faults.delay_seconds = 1.0
     with pytest.raises(ConnectionLost) as caught:
         session(conn_id).send(spector_order("5105"))
-    assert "timed out after 0.3 s" in str(caught.value) and written == []
+    assert "timed out after 0.3 s" in str(caught.value)
     deadline = time.monotonic() + 5
     while emulator.order_count("5105", company) == 0 and time.monotonic() < deadline:
         time.sleep(0.05)  # Spector finishes the slow POST after the client gave up
     emulator.faults.reset()
     sent = session(conn_id).send(spector_order("5105", export_attempts=2))
-    assert emulator.order_count("5105", company) == 1 and written == [(5105, sent.backoffice_order_nr)]
+    assert emulator.order_count("5105", company) == 1 and sent.write_back_order_nr == sent.backoffice_order_nr
 
 
 def test_an_order_claimed_before_is_looked_up_first_and_sent_when_absent(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]]) -> None:
+        emulator: Api, company: str, connect: Callable[..., str]) -> None:
     before = len(emulator.recorded())
     session(connect()).send(spector_order("5106", export_attempts=3))
     requests = [(r["method"], r["path"]) for r in emulator.recorded()[before:]]
@@ -210,7 +201,7 @@ def test_an_order_claimed_before_is_looked_up_first_and_sent_when_absent(
 # ===== The connection ============================================================================================
 
 def test_refused_credentials_end_the_chunk_and_no_secret_is_told(
-        emulator: Api, company: str, connect: Callable[..., str], written: list[tuple[int, str | None]]) -> None:
+        emulator: Api, company: str, connect: Callable[..., str]) -> None:
     for conn_id in (connect(password="not-the-key"), connect(extra={"X-Integration-Token": "stolen"}),
                     connect(extra={"sbm_id": "999"})):
         with pytest.raises(ConnectionLost) as caught:
@@ -259,8 +250,8 @@ def test_an_administration_without_a_connection_is_a_settings_error() -> None:
         pass
 
 
-def test_the_connector_session_sends_and_closes(emulator: Api, company: str, connect: Callable[..., str],
-                                                written: list[tuple[int, str | None]], tmp_path: Path) -> None:
+def test_the_connector_session_sends_and_closes(
+        emulator: Api, company: str, connect: Callable[..., str], tmp_path: Path) -> None:
     connector = delivery.SpectorConnector()
     administration = f.administration(connector="spector", settings={}, connection_id=connect())
     with connector.open_session(administration, connector.parse_settings({}), engine=None) as spector:  # type: ignore[arg-type]

@@ -16,10 +16,15 @@ from backoffice_export.model import Administration, Order
 
 @dataclass(frozen=True)
 class Sent:
-    """What the ERP now knows the order as, and where it went (shown in the ledger)."""
+    """What the ERP now knows the order as, and where it went (shown in the ledger).
+
+    ``write_back_order_nr``: the number to store on the order itself (``orders.order_nr``), in
+    the same transaction as the sent state, where the seed writes the ERP's number back.
+    """
 
     backoffice_order_nr: str | None
     destination: str
+    write_back_order_nr: str | None = None
 
 
 class Session(Protocol):

@@ -11,9 +11,10 @@ codes) is in ``api.py``. Per order:
    number) and POST again only when Spector answered that it does not have it. An order
    claimed before (``export_attempts > 1``) is looked up before its first POST too, since an
    earlier run may have created it;
-3. result 1 or a non-fatal code: ``repository.set_order_nr`` stores Spector's number on the
-   order. Any other code fails the order for good with Spector's code and message (the seed's
-   ``GetResponseResult``); resending it would not help until the data is fixed.
+3. result 1 or a non-fatal code: Spector's number is written back to the order, in the same
+   transaction as its sent state (``Sent.write_back_order_nr``). Any other code fails the
+   order for good with Spector's code and message (the seed's ``GetResponseResult``);
+   resending it would not help until the data is fixed.
 
 Failures that are not about one order end the chunk (``ConnectionLost``): refused credentials
 (HTTP 401/403), an unknown endpoint (404), a Spector still unreachable after the attempts, a
@@ -34,7 +35,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backoffice_export import repository
 from backoffice_export.connectors.base import Sent
 from backoffice_export.connectors.spector import api, mapping, validation
 from backoffice_export.connectors.spector import settings as spector_settings
@@ -66,8 +66,8 @@ class SpectorSession:
         )
         if found:
             log.info("%s: Spector already has it as order %s (externalOrderNo %s)", order.label, order_no, external)
-        repository.set_order_nr(self.engine, order.id, order_no)
-        return Sent(backoffice_order_nr=order_no, destination=self.http.describe(f"{api.ORDERS_PATH}/{order_no}"))
+        return Sent(backoffice_order_nr=order_no, destination=self.http.describe(f"{api.ORDERS_PATH}/{order_no}"),
+                    write_back_order_nr=order_no)
 
     def create(self, body: bytes) -> str:
         reply = self.http.request("POST", api.ORDERS_PATH, data=body,
