@@ -45,3 +45,22 @@ def test_dag_file_top_level_is_light():
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT)
     assert time.perf_counter() - started < 60  # a sanity bound, not a performance target
+
+
+def test_chunks_run_in_a_pool_per_connector_when_a_prefix_is_set():
+    code = (
+        "from airflow.dag_processing.dagbag import DagBag;"
+        f"dag = DagBag({str(PROJECT / 'dags')!r}).dags['send_orders_to_backoffice'];"
+        "print(sorted(dag.get_task(f'{c}.send_chunk').pool for c in "
+        "('reflecta', 'ezxml', 'spector', 'styleman', 'accountview')))"
+    )
+    import os
+
+    out = subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT, capture_output=True, text=True,
+                         env={**os.environ, "BACKOFFICE_POOL_PREFIX": "erp_"}).stdout
+    assert "['erp_accountview', 'erp_ezxml', 'erp_reflecta', 'erp_spector', 'erp_styleman']" in out
+
+
+def test_the_schedule_has_data_intervals_for_backfills():
+    dag = _bag().dags["send_orders_to_backoffice"]
+    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"

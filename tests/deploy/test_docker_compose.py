@@ -256,3 +256,12 @@ def test_init_creates_the_order_database_and_its_tables(services: dict[str, Any]
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_init_creates_one_pool_per_connector_and_services_use_them():
+    from backoffice_export.connectors import CONNECTORS
+
+    text = (PROJECT / "docker-compose.yaml").read_text()
+    assert 'airflow pools set "erp_${connector}"' in text
+    assert "for connector in " + " ".join(CONNECTORS) + "; do" in text
+    assert "BACKOFFICE_POOL_PREFIX: erp_" in text
