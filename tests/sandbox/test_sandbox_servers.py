@@ -15,6 +15,7 @@ import asyncssh
 import paramiko
 import pytest
 from airflow.providers.sftp.hooks.sftp import SFTPHook
+
 from backoffice_export.sandbox import Sandboxes
 
 USER = "app4sales"

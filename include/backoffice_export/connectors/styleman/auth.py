@@ -1,0 +1,142 @@
+"""How a StyleMan chunk session authenticates, as the administration's Airflow connection says.
+
+The seed's authentication settings (client id + secret, basic, Windows, none: mutually
+exclusive) are the connection, so a secret never sits in the connector settings:
+
+=======================  ==========================================================================
+connection field         meaning
+=======================  ==========================================================================
+host / schema / port     the StyleMan base URL (``{base}`` of ``{base}/api/{version}/Orders``)
+login / password         client id and client secret (``client_credentials``), or the user name
+                         and password (``basic``); ignored for ``none``
+extra ``auth_type``      ``client_credentials`` (default), ``basic`` or ``none``
+extra ``token_endpoint`` path of the token endpoint under the base URL (default ``token``)
+extra ``timeout``        seconds, or ``[connect, read]`` (default 10 / 30)
+=======================  ==========================================================================
+
+``client_credentials``: one OAuth2 client-credentials request (``grant_type``, ``client_id``,
+``client_secret`` form-encoded) per chunk session; the bearer token is kept for the session
+and fetched again once if StyleMan stops accepting it (expired), never written anywhere.
+``basic``: the ``requests`` session sends login / password on every request. ``none``: no
+``Authorization`` header at all. Windows authentication cannot be done from an Airflow worker
+and is refused with a clear message.
+
+StyleMan refusing the credentials (HTTP 401, or the token endpoint saying no) concerns every
+order of the chunk alike, so it raises ``ConnectionLost``: the order in hand is left for a retry,
+the rest of the chunk is handed back, and Airflow retries the task once the connection is fixed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backoffice_export.errors import ConnectionLost, SettingsError
+from backoffice_export.transport.http_api import ApiReply, ApiSession
+
+CLIENT_CREDENTIALS, BASIC, NONE = "client_credentials", "basic", "none"
+AUTH_TYPES = (CLIENT_CREDENTIALS, BASIC, NONE)
+# Extras this connector reads; ApiSession takes them off the session so they never travel as headers.
+CONSUMED_EXTRAS = ("auth_type", "token_endpoint")
+DEFAULT_TOKEN_ENDPOINT = "token"  # noqa: S105 - a URL path, not a secret
+EXPIRY_MARGIN_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    auth_type: str
+    token_endpoint: str
+
+
+def auth_config(conn_id: str, extra: Mapping[str, Any], login: str | None, password: str | None) -> AuthConfig:
+    """The connection's authentication, checked before anything is sent."""
+    auth_type = str(extra.get("auth_type") or CLIENT_CREDENTIALS).strip().lower()
+    where = f"Airflow connection {conn_id}"
+    if auth_type in {"windows", "ntlm", "negotiate", "kerberos"}:
+        raise SettingsError(f"{where}: extra auth_type {auth_type} (Windows authentication) is not supported from "
+                            f"an Airflow worker; use {CLIENT_CREDENTIALS}, {BASIC} or {NONE}")
+    if auth_type not in AUTH_TYPES:
+        raise SettingsError(f"{where}: extra auth_type {auth_type!r} is unknown; use one of {', '.join(AUTH_TYPES)}")
+    if auth_type != NONE and not (login and password):
+        what = "client id and client secret" if auth_type == CLIENT_CREDENTIALS else "user name and password"
+        raise SettingsError(f"{where}: auth_type {auth_type} needs the {what} as login and password")
+    endpoint = str(extra.get("token_endpoint") or DEFAULT_TOKEN_ENDPOINT).strip()
+    if "://" in endpoint or ".." in endpoint.split("/"):
+        raise SettingsError(f"{where}: extra token_endpoint must be a path under the connection's base URL")
+    return AuthConfig(auth_type, endpoint.lstrip("/"))
+
+
+class StyleManAuth:
+    """The ``Authorization`` of one chunk session."""
+
+    def __init__(self, api: ApiSession, config: AuthConfig) -> None:
+        self.api, self.config = api, config
+        self._token: str | None = None
+        self._expires_at: float | None = None
+        if config.auth_type != BASIC:
+            api.session.auth = None  # the hook sets basic auth whenever the connection has a login
+
+    @classmethod
+    def for_session(cls, api: ApiSession) -> StyleManAuth:
+        connection = api.connection
+        return cls(api, auth_config(api.conn_id, api.extra, connection.login, connection.password))
+
+    @property
+    def can_refresh(self) -> bool:
+        return self.config.auth_type == CLIENT_CREDENTIALS
+
+    def headers(self) -> dict[str, str]:
+        """Headers a request needs; fetches the bearer token on first use and after expiry."""
+        if self.config.auth_type != CLIENT_CREDENTIALS:
+            return {}
+        if self._token is None or (self._expires_at is not None and time.monotonic() >= self._expires_at):
+            self._fetch_token()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def forget_token(self) -> None:
+        self._token, self._expires_at = None, None
+
+    def refused(self, reply: ApiReply) -> ConnectionLost:
+        """StyleMan said 401 to a request: the credentials (or the fresh token) are not accepted."""
+        where = f"Airflow connection {self.api.conn_id}"
+        if self.config.auth_type == NONE:
+            what = f"StyleMan wants credentials, but {where} has auth_type {NONE}"
+        elif self.config.auth_type == BASIC:
+            what = f"StyleMan refused the user name and password of {where}"
+        else:
+            what = f"StyleMan refused the bearer token it issued for {where}"
+        return ConnectionLost(f"{what}: HTTP {reply.status} {_reason(reply)}")
+
+    def _fetch_token(self) -> None:
+        connection = self.api.connection
+        form = {"grant_type": "client_credentials", "client_id": connection.login,
+                "client_secret": connection.password}
+        reply = self.api.request("POST", self.config.token_endpoint, data=form,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+        body = reply.body if isinstance(reply.body, dict) else {}
+        token = body.get("access_token")
+        if reply.status != 200 or not isinstance(token, str) or not token:
+            raise ConnectionLost(
+                f"StyleMan's token endpoint {self.api.describe(self.config.token_endpoint)} refused the client id "
+                f"and secret of Airflow connection {self.api.conn_id}: HTTP {reply.status} {_reason(reply)}"
+            )
+        self._token = token
+        self._expires_at = None
+        try:
+            expires_in = float(body.get("expires_in") or 0)
+        except (TypeError, ValueError):
+            expires_in = 0.0
+        if expires_in > 0:
+            self._expires_at = time.monotonic() + max(0.0, expires_in - EXPIRY_MARGIN_SECONDS)
+
+
+def _reason(reply: ApiReply) -> str:
+    """What the server said, without anything of ours: token replies are never echoed whole."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    for key in ("error_description", "Message", "message", "error"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return "(no reason given)" if body or not reply.text else reply.text[:200]

@@ -1,0 +1,210 @@
+"""StyleMan delivery: POST the SalesOrder to ``{base}/api/{version}/Orders``, write the number back.
+
+One chunk is one ``ApiSession`` (one keep-alive ``requests`` session through ``HttpHook``) and,
+with client credentials, one bearer token.
+
+Exactly one StyleMan order per App4Sales order. StyleMan creates a second order when the same
+SalesOrder is POSTed twice, so every POST that might repeat an earlier one is preceded by a
+look-up by ``OrderID`` (``GET .../Orders?$filter=OrderID eq '<guid>'``):
+
+- ``ValidateOrderBeforeSending`` on: the seed's check, before the first POST; when StyleMan
+  already has the order its number is written back and nothing is sent;
+- a POST whose reply was lost or that met a 5xx is retried with backoff (``create_once``), and
+  each retry looks first;
+- an order that an earlier run already tried (``export_attempts > 1``) looks first, even with
+  the setting off, because that run may have reached StyleMan before it lost the reply.
+
+An order StyleMan holds is never POSTed again, even when it holds it without a number. A reply
+without a number fails the order with the seed's "No order number retrieved from backoffice";
+it is left for a retry, which looks the order up first and takes the number StyleMan shows.
+
+Replies. Success: the created SalesOrder, bare or inside ``Results`` wrappers; StyleMan's own
+order number is its ``Number`` (its ``OrderNumber`` echoes App4Sales' number and is ignored).
+Look-up replies: a list of SalesOrders, bare, in ``Results`` or in OData's ``value``; only
+orders whose ``OrderID`` matches count, so a server ignoring ``$filter`` cannot mislead it.
+Errors (ASP.NET Web API shape): ``{"Message": ..., "ModelState": {field: [messages]}}``.
+
+Every failure the seed lists is stored prefixed ``ERROR: ``: REST errors with StyleMan's message
+(HTTP 4xx: not retried, the order must change), request errors (network, bad URL), the missing
+order number, and anything unexpected (the runner's ``ERROR_Unhandled: ...``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import sqlalchemy as sa
+from urllib3.exceptions import LocationValueError
+
+from backoffice_export import repository
+from backoffice_export.connectors.base import Sent
+from backoffice_export.connectors.styleman import mapping
+from backoffice_export.connectors.styleman import settings as styleman_settings
+from backoffice_export.connectors.styleman.auth import CONSUMED_EXTRAS, StyleManAuth
+from backoffice_export.errors import DeliveryError, SettingsError
+from backoffice_export.mapping import exact_json
+from backoffice_export.model import Administration, Order
+from backoffice_export.transport.http_api import ApiReply, ApiSession, create_once
+
+log = logging.getLogger(__name__)
+ERROR = "ERROR: "  # the seed's Constants.Error.ERROR: how App4Sales recognises a failed send
+NO_NUMBER = "No order number retrieved from backoffice"
+
+
+class StyleManSession:
+    def __init__(self, administration: Administration, settings: styleman_settings.StyleManSettings,
+                 engine: sa.Engine, api: ApiSession, auth: StyleManAuth) -> None:
+        self.administration, self.settings, self.engine, self.api, self.auth = (
+            administration, settings, engine, api, auth)
+        self.orders_path = f"api/{settings.ApiVersion}/Orders"
+
+    def send(self, order: Order) -> Sent:
+        sales_order = mapping.build_sales_order(order, self.settings, created=datetime.now())
+        body = exact_json.dumps(mapping.request_body(sales_order, self.settings))
+        try:
+            number = self._deliver(order, sales_order["OrderID"], body)
+        except DeliveryError as exc:
+            raise _with_error_prefix(exc) from exc
+        except (requests.RequestException, LocationValueError) as exc:  # one the session could not even prepare
+            raise DeliveryError(f"{ERROR}request to StyleMan failed: {exc}", retryable=False) from exc
+        repository.set_order_nr(self.engine, order.id, number)
+        return Sent(backoffice_order_nr=number, destination=self.api.describe(self.orders_path))
+
+    def _deliver(self, order: Order, order_id: str, body: bytes) -> str:
+        sales_order, found = create_once(
+            lookup=lambda: self.lookup(order_id),
+            create=lambda: self.create(body),
+            label=order.label,
+            lookup_first=self.settings.ValidateOrderBeforeSending or order.export_attempts > 1,
+        )
+        if found:
+            log.info("%s: StyleMan already has OrderID %s; its number is written back, nothing sent",
+                     order.label, order_id)
+        return _number(sales_order, already_there=found)
+
+    def lookup(self, order_id: str) -> dict[str, Any] | None:
+        """The StyleMan order with this ``OrderID``, or ``None`` when StyleMan has none."""
+        reply = self._request("GET", self.orders_path, params={"$filter": f"OrderID eq '{order_id}'"})
+        if reply.status == 404:
+            return None
+        if not 200 <= reply.status < 300:
+            raise DeliveryError(f"looking up OrderID {order_id} failed: {erp_message(reply)}", retryable=False)
+        matches = [o for o in sales_orders_in(reply.body)
+                   if mapping.guid(str(o.get("OrderID") or ""), "OrderID") == order_id]
+        if len(matches) > 1:
+            log.warning("StyleMan holds %d orders with OrderID %s (sent before this connector looked first)",
+                        len(matches), order_id)
+        return next((o for o in matches if _number_of(o)), matches[0] if matches else None)
+
+    def create(self, body: bytes) -> dict[str, Any]:
+        reply = self._request("POST", self.orders_path, data=body,
+                              headers={"Content-Type": exact_json.CONTENT_TYPE})
+        if not 200 <= reply.status < 300:
+            raise DeliveryError(erp_message(reply), retryable=False)
+        created = sales_orders_in(reply.body)
+        return created[0] if created else {}
+
+    def _request(self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> ApiReply:
+        reply = self.api.request(method, path, headers={**(headers or {}), **self.auth.headers()}, **kwargs)
+        if reply.status == 401 and self.auth.can_refresh:
+            self.auth.forget_token()  # expired mid-chunk: one new token, one more try (401 stored nothing)
+            reply = self.api.request(method, path, headers={**(headers or {}), **self.auth.headers()}, **kwargs)
+        if reply.status == 401:
+            raise self.auth.refused(reply)
+        return reply
+
+
+class StyleManConnector:
+    name = "styleman"
+
+    def parse_settings(self, raw: Mapping[str, Any]) -> styleman_settings.StyleManSettings:
+        return styleman_settings.parse(raw)
+
+    @contextlib.contextmanager
+    def open_session(self, administration: Administration, settings: styleman_settings.StyleManSettings,
+                     engine: sa.Engine) -> Iterator[StyleManSession]:
+        from airflow.exceptions import AirflowNotFoundException
+
+        conn_id = administration.connection_id
+        if not conn_id:
+            raise SettingsError(f"administration {administration.code} names no Airflow connection for StyleMan")
+        try:
+            api = ApiSession(conn_id, consumed_extras=CONSUMED_EXTRAS)
+        except AirflowNotFoundException:
+            raise SettingsError(f"Airflow connection {conn_id} of administration {administration.code} "
+                                "is not defined") from None
+        try:
+            _check_base_url(api, conn_id)
+            yield StyleManSession(administration, settings, engine, api, StyleManAuth.for_session(api))
+        finally:
+            api.close()
+
+
+def _check_base_url(api: ApiSession, conn_id: str) -> None:
+    """A base URL no request can be made to fails every order once, not each with a stack trace."""
+    try:
+        requests.Request("GET", api.describe("api")).prepare()
+        (urlsplit(api.base_url).hostname or "").encode("idna")  # what urllib3 refuses only when connecting
+    except (requests.RequestException, ValueError) as exc:
+        raise SettingsError(f"{ERROR}Airflow connection {conn_id}: the StyleMan base URL {api.base_url!r} "
+                            f"cannot be used: {exc}") from None
+
+
+def sales_orders_in(body: Any) -> list[dict[str, Any]]:
+    """The SalesOrder objects of a reply, whatever wrapping (``Results``, OData ``value``) it uses."""
+    if isinstance(body, list):
+        return [found for item in body for found in sales_orders_in(item)]
+    if isinstance(body, dict):
+        for key in ("Results", "value"):
+            if key in body:
+                return sales_orders_in(body[key])
+        return [body]
+    return []
+
+
+def erp_message(reply: ApiReply) -> str:
+    """StyleMan's own explanation of a refused request (the seed's ``GetErrorMessage()``)."""
+    body = reply.body
+    parts: list[str] = []
+    if isinstance(body, dict):
+        for key in ("Message", "message", "ExceptionMessage", "error_description", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip() and value.strip() not in parts:
+                parts.append(value.strip())
+        state = body.get("ModelState")
+        if isinstance(state, dict):
+            for field, problems in state.items():
+                listed = problems if isinstance(problems, list) else [problems]
+                parts.append(f"{field}: {'; '.join(str(p) for p in listed)}")
+    if not parts and reply.text.strip():
+        parts.append(reply.text.strip()[:300])
+    return f"StyleMan answered HTTP {reply.status}: {' '.join(parts) or '(no message)'}"
+
+
+def _number_of(sales_order: Mapping[str, Any]) -> str | None:
+    value = sales_order.get("Number")
+    text = "" if value is None or isinstance(value, bool) else str(value).strip()
+    return text or None
+
+
+def _number(sales_order: Mapping[str, Any], *, already_there: bool) -> str:
+    number = _number_of(sales_order)
+    if number is None:
+        detail = f" (StyleMan holds OrderID {sales_order.get('OrderID')} without one)" if already_there else ""
+        # StyleMan has (or may have) the order: the retry looks it up first and never POSTs it again,
+        # and picks the number up once StyleMan shows one.
+        raise DeliveryError(NO_NUMBER + detail, retryable=True, delivered_unknown=True)
+    return number
+
+
+def _with_error_prefix(exc: DeliveryError) -> DeliveryError:
+    """The same failure, worded as the seed stores it (``ERROR: ...``), kind and flags unchanged."""
+    if str(exc).startswith(ERROR):
+        return exc
+    return type(exc)(f"{ERROR}{exc}", retryable=exc.retryable, delivered_unknown=exc.delivered_unknown)
