@@ -40,7 +40,21 @@ def _spector_mapper(settings: Any) -> Callable[[Any], bytes]:
     return build
 
 
-MAPPERS: dict[str, Callable[[Any], Callable[[Any], Any]]] = {"ezxml": _ezxml_mapper, "spector": _spector_mapper}
+def _styleman_mapper(settings: Any) -> Callable[[Any], bytes]:
+    from datetime import datetime
+
+    from backoffice_export.connectors.styleman import mapping
+    from backoffice_export.mapping import exact_json
+
+    def build(order: Any) -> bytes:
+        sales_order = mapping.build_sales_order(order, settings, created=datetime.now())
+        return exact_json.dumps(mapping.request_body(sales_order, settings))
+
+    return build
+
+
+MAPPERS: dict[str, Callable[[Any], Callable[[Any], Any]]] = {
+    "ezxml": _ezxml_mapper, "spector": _spector_mapper, "styleman": _styleman_mapper}
 
 
 def mapper(connector: str, settings: Any) -> Callable[[Any], Any] | None:
@@ -71,7 +85,23 @@ def _spector_floor(sandboxes: Any, root: Path) -> tuple[float, int]:
         return time.perf_counter() - began, len(bodies)
 
 
-FLOORS: dict[str, Callable[[Any, Path], tuple[float, int]]] = {"spector": _spector_floor}
+def _styleman_floor(sandboxes: Any, root: Path) -> tuple[float, int]:
+    from backoffice_export.sandbox.styleman_api import Api
+
+    recorded = _posts(sandboxes.apis["styleman"])
+    recorded = [r for r in recorded if r["path"].lower().endswith("/orders")]
+    with Api(root / "floor") as fresh:
+        session = requests.Session()
+        session.auth = (fresh.basic_user, fresh.basic_password)
+        session.headers["Content-Type"] = "application/json"
+        began = time.perf_counter()
+        for r in recorded:
+            session.post(f"{fresh.base_url}{r['path']}", data=json.dumps(r["body"]).encode(),
+                         timeout=30).raise_for_status()
+        return time.perf_counter() - began, len(recorded)
+
+
+FLOORS: dict[str, Callable[[Any, Path], tuple[float, int]]] = {"spector": _spector_floor, "styleman": _styleman_floor}
 
 
 def floor(connector: str, sandboxes: Any, root: Path) -> tuple[float, int] | None:
