@@ -137,3 +137,14 @@ def test_sequence_numbers_are_unique_under_concurrency_and_only_increase(any_eng
     assert sorted(drawn) == list(range(1, 101))
     assert key_settings.next_value(any_engine, 1, "Reflecta.LastOrderNr", at_least=500) == 500
     assert key_settings.next_value(any_engine, 1, "Reflecta.LastOrderNr") == 501
+
+
+def test_an_order_database_from_an_earlier_version_gets_the_new_columns(any_engine):
+    from backoffice_export.db.engine import create_schema
+
+    with any_engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE export_state DROP COLUMN progress")
+    create_schema(any_engine)
+    ids = _load(any_engine, 1)
+    export_state.save_progress(any_engine, ids[0], {"batches": 1})
+    assert export_state.progress(any_engine, ids[0]) == {"batches": 1}

@@ -67,4 +67,20 @@ def engine_for_connection(conn_id: str = DEFAULT_CONN_ID) -> sa.Engine:
 
 
 def create_schema(engine: sa.Engine) -> None:
+    """Create missing tables, and add columns a newer version introduced to existing ones.
+
+    Only nullable columns are ever added (that is how this schema grows), so an order database
+    made by an earlier version keeps working without a separate migration step.
+    """
     metadata.create_all(engine)
+    inspector = sa.inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                if not column.nullable:
+                    raise RuntimeError(f"table {table.name} lacks the required column {column.name}")
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.execute(sa.text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
