@@ -38,3 +38,15 @@ def judge(engine, administration: str, erp: dict[str, list[str]], customer_of: d
         elif numbers != [row.backoffice_order_nr] or row.order_nr != row.backoffice_order_nr:
             inconsistent += 1
     return lost, duplicated, inconsistent
+
+
+def ezxml_orders_in_folder(files: dict[str, bytes], folder: str) -> dict[str, list[str]]:
+    """EzXml default XML: customer code -> the OrderNr of each file in the export folder."""
+    found: dict[str, list[str]] = defaultdict(list)
+    prefix = f"{folder}/export/"
+    for path, data in files.items():
+        if not path.startswith(prefix) or not path.endswith(".xml"):
+            continue
+        root = etree.fromstring(data)
+        found[root.findtext("OrderHeader/CustomerCode")].append(root.findtext("OrderHeader/OrderNr"))
+    return found
