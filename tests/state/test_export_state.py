@@ -148,3 +148,10 @@ def test_an_order_database_from_an_earlier_version_gets_the_new_columns(any_engi
     ids = _load(any_engine, 1)
     export_state.save_progress(any_engine, ids[0], {"batches": 1})
     assert export_state.progress(any_engine, ids[0]) == {"batches": 1}
+
+
+def test_reloading_a_record_that_has_only_its_code_works(sqlite_engine):
+    document = {"administrations": [{"code": "a", "application_name": "A", "connector": "reflecta",
+                                     "customers": [{"code": "ONLY-CODE"}], "items": [{"code": "I"}]}]}
+    load_document(sqlite_engine, document)
+    assert load_document(sqlite_engine, document)["administrations"] == 1

@@ -118,7 +118,8 @@ def _upsert(conn: sa.Connection, table: sa.Table, keys: dict[str, Any], values: 
     existing = conn.execute(sa.select(table.c.id).where(key_clause)).scalar_one_or_none()
     if existing is None:
         return conn.execute(table.insert().values(**keys, **values).returning(table.c.id)).scalar_one()
-    conn.execute(table.update().where(table.c.id == existing).values(**values))
+    if values:
+        conn.execute(table.update().where(table.c.id == existing).values(**values))
     return existing
 
 

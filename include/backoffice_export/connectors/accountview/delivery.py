@@ -1,0 +1,301 @@
+"""AccountView delivery: the order in batches, exactly once, resumable where it stopped.
+
+The seed splits a large order by ``OrderLinesBatchCount``: the first request (``POST``) creates
+the order with its header, the PDF and the first lines, and AccountView answers the order's
+number (``ORD_NR``); every later request (``PUT``) names that number and adds the next lines.
+When the first request brings no number, nothing more is sent (the seed's generic error).
+The number is written back on the order as soon as the first batch is in.
+
+Exactly once, per order, with the progress kept in ``export_state.progress`` (committed before
+and after every request):
+
+- ``order_nr`` and ``batches``: how many batches AccountView accepted. A retry after a failure
+  in batch *k* (this run, Airflow's retry or a later run) resumes at batch *k*: the lines of
+  the batches before it are never sent again. The order is cut the same way on every attempt
+  (``batch_size``, ``lines`` are kept); an order whose line count changed after part of it
+  reached AccountView is refused with a message instead of being guessed at.
+- ``in_flight``: the batch sent and not yet confirmed. When its reply was lost (connection cut,
+  timeout, 5xx after storing) AccountView is asked before anything is sent again: for the first
+  batch, the sales orders of this customer stamped with this order's ``ord_date`` (kept in
+  ``ord_date``, unique per session) and carrying its reference; for a later batch, the lines
+  order ``ORD_NR`` holds. What arrived is taken as accepted; only what did not is sent.
+- ``complete``: every batch is in. If the task died before the runner stored ``sent``, the next
+  attempt returns the same number without sending; a deliberate resend (``resend_orders``, a
+  re-export) of an order already stored as sent under that number starts a new order.
+
+Transient failures (connection refused or cut, timeouts, HTTP 5xx / 429) are retried with
+backoff inside the send (``create_once``: three attempts, looking before each repeat); when
+AccountView stays away the order is left for a retry and the rest of the chunk is handed back
+(``ConnectionLost``). A refusal (HTTP 4xx) stores AccountView's ``ErrorMessage`` on the order;
+it is not retried, the order's data must change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from backoffice_export import export_state, repository
+from backoffice_export.connectors.accountview import envelope, mapping
+from backoffice_export.connectors.accountview import settings as accountview_settings
+from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
+from backoffice_export.connectors.accountview.envelope import DATA_PATH, HEADER_TABLE, LINE_TABLE, ORDER_KEY, Table
+from backoffice_export.connectors.base import Sent
+from backoffice_export.errors import ConnectionLost, DeliveryError, SettingsError
+from backoffice_export.mapping import exact_json
+from backoffice_export.model import Administration, Order
+from backoffice_export.transport.http_api import ApiReply, ApiSession, TransientHttpError, create_once
+
+log = logging.getLogger(__name__)
+NO_NUMBER = "AccountView returned no order number for the order; the rest of the order was not sent"
+LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
+BACKOFF_SECONDS = 0.5  # first wait between attempts at one request; doubles per attempt (create_once)
+
+
+def dutch_now() -> datetime:
+    """Now, as a naive Dutch wall-clock time (what AccountView shows as the order date)."""
+    return datetime.now(LOCAL_TIME).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far one order's delivery got; stored as JSON on its export state."""
+
+    order_nr: str | None = None
+    batches: int = 0
+    batch_size: int | None = None
+    lines: int | None = None
+    ord_date: str | None = None
+    in_flight: int | None = None
+    complete: bool = False
+
+    @classmethod
+    def of(cls, value: Mapping[str, Any] | None) -> Progress:
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in (value or {}).items() if k in known})
+
+
+class AccountViewSession:
+    def __init__(self, administration: Administration, settings: accountview_settings.AccountViewSettings,
+                 engine: sa.Engine, api: ApiSession, auth: AccountViewAuth, *,
+                 clock: Callable[[], datetime] = dutch_now, backoff: float | None = None) -> None:
+        self.administration, self.settings, self.engine, self.api, self.auth = (
+            administration, settings, engine, api, auth)
+        self.clock = clock
+        self.backoff = BACKOFF_SECONDS if backoff is None else backoff
+        self._last_stamp: datetime | None = None
+
+    # -- one order ----------------------------------------------------------------------
+    def send(self, order: Order) -> Sent:
+        tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
+        progress = self._progress(order)
+        if progress.complete:
+            log.info("%s: already in AccountView as order %s; not sending it again", order.label, progress.order_nr)
+            return self._sent(progress)
+        lines = tables.lines
+        size = progress.batch_size or self.settings.OrderLinesBatchCount or len(lines.rows)
+        if progress.lines is not None and progress.lines != len(lines.rows):
+            where = (f"{progress.batches} batch(es) of this order are in AccountView order {progress.order_nr}"
+                     if progress.order_nr else
+                     f"an earlier attempt may have created this order in AccountView (ord_date {progress.ord_date})")
+            raise DeliveryError(
+                f"{where}, cut from {progress.lines} lines; the order now has {len(lines.rows)} lines, so the rest "
+                "cannot be added safely: complete the order in AccountView", retryable=False)
+        total = math.ceil(len(lines.rows) / size)
+        try:
+            if progress.order_nr is None:
+                progress = self._first_batch(order, progress, lines, size, total)
+            for batch in range(progress.batches + 1, total + 1):
+                progress = self._later_batch(order, progress, lines, size, batch, total)
+        except TransientHttpError as exc:
+            raise ConnectionLost(f"AccountView is not answering: {exc}", delivered_unknown=True) from exc
+        progress = replace(progress, complete=True)
+        self._save(order, progress)
+        return self._sent(progress)
+
+    def _progress(self, order: Order) -> Progress:
+        progress = Progress.of(export_state.progress(self.engine, order.id))
+        if progress.complete:
+            recorded = export_state.states(self.engine, order_ids=[order.id])
+            if recorded and recorded[0].backoffice_order_nr == progress.order_nr:
+                # Stored as sent under this number and claimed again: a deliberate resend, a new order.
+                log.info("%s: sent before as AccountView order %s; sending it again as a new order",
+                         order.label, progress.order_nr)
+                self._save(order, None)
+                return Progress()
+        return progress
+
+    def _save(self, order: Order, progress: Progress | None) -> None:
+        export_state.save_progress(self.engine, order.id, None if progress is None else asdict(progress))
+
+    def _sent(self, progress: Progress) -> Sent:
+        # The number is on the order since batch 1 came in; written again with the sent state, atomically.
+        return Sent(backoffice_order_nr=progress.order_nr,
+                    destination=f"{self.api.describe(DATA_PATH)} ({envelope.BUSINESS_OBJECT} {progress.order_nr})",
+                    write_back_order_nr=progress.order_nr)
+
+    # -- batch 1: POST ------------------------------------------------------------------
+    def _first_batch(self, order: Order, progress: Progress, lines: Table, size: int, total: int) -> Progress:
+        if progress.in_flight == 1 and progress.ord_date:
+            found = self._find_order(order, progress.ord_date)
+            if found is not None:
+                log.info("%s: an earlier attempt created AccountView order %s; going on from there", order.label,
+                         found)
+                return self._first_accepted(order, progress, found)
+        stamp = self._stamp()
+        stamp_text = envelope.datetime_value(stamp)
+        progress = Progress(batch_size=size, lines=len(lines.rows), ord_date=stamp_text, in_flight=1)
+        self._save(order, progress)
+        header = mapping.header(order, self.settings, stamp)
+        body = exact_json.dumps(envelope.insert_body(stamp_text, header, lines.slice(0, size)))
+        what = "the order" if total == 1 else f"batch 1 of {total} (the header and {_lines(0, size)})"
+        number, _ = create_once(lookup=lambda: self._find_order(order, stamp_text),
+                                create=lambda: self._post(order, body, what),
+                                label=f"{order.label} batch 1 of {total}", backoff=self.backoff)
+        return self._first_accepted(order, progress, number)
+
+    def _first_accepted(self, order: Order, progress: Progress, number: str) -> Progress:
+        progress = replace(progress, order_nr=number, batches=1, in_flight=None)
+        self._save(order, progress)
+        repository.set_order_nr(self.engine, order.id, number)
+        log.info("%s: batch 1 accepted, AccountView order %s", order.label, number)
+        return progress
+
+    def _post(self, order: Order, body: bytes, what: str) -> str:
+        reply = self._request("POST", data=body)
+        if not 200 <= reply.status < 300:
+            self._save(order, None)  # refused: AccountView stored nothing
+            raise DeliveryError(_refusal(reply, what), retryable=False)
+        headers = envelope.rows_of(reply.body, HEADER_TABLE)
+        number = envelope.order_number(headers[0]) if headers else None
+        if number is None:
+            raise DeliveryError(NO_NUMBER, retryable=False)
+        return number
+
+    def _find_order(self, order: Order, stamp_text: str) -> str | None:
+        """The number of the order an earlier POST of this order created, or ``None``."""
+        filters = [("rpl_inv", envelope.FieldType.TEXT, mapping.customer_code(order)),
+                   ("ord_date", envelope.FieldType.DATETIME, stamp_text)]
+        reference = mapping.order_reference(order)
+        if reference:
+            filters.append((mapping.reference_field(self.settings).name, envelope.FieldType.TEXT, reference))
+        reply = self._request("GET", params=envelope.lookup_params(filters))
+        if not 200 <= reply.status < 300:
+            raise DeliveryError(_refusal(reply, "the look-up of an earlier attempt"), retryable=False)
+        numbers = sorted({n for n in map(envelope.order_number, envelope.rows_of(reply.body, HEADER_TABLE)) if n})
+        if len(numbers) > 1:
+            raise DeliveryError(f"AccountView holds {len(numbers)} orders ({', '.join(numbers)}) that may be this "
+                                "order's earlier attempt; check which one it is, nothing more was sent",
+                                retryable=False)
+        return numbers[0] if numbers else None
+
+    # -- batches 2..n: PUT --------------------------------------------------------------
+    def _later_batch(self, order: Order, progress: Progress, lines: Table, size: int, batch: int,
+                     total: int) -> Progress:
+        assert progress.order_nr is not None
+        number, start, stop = progress.order_nr, (batch - 1) * size, min(batch * size, len(lines.rows))
+        reply_lost_before = progress.in_flight == batch
+        progress = replace(progress, in_flight=batch)
+        self._save(order, progress)
+        body = exact_json.dumps(envelope.update_body(progress.ord_date or envelope.datetime_value(self.clock()),
+                                                     number, lines.slice(start, stop)))
+        what = f"batch {batch} of {total} ({_lines(start, stop)}) of AccountView order {number}"
+        create_once(lookup=lambda: self._batch_arrived(number, start, stop),
+                    create=lambda: self._put(order, progress, body, what, start),
+                    label=f"{order.label} {what}", backoff=self.backoff, lookup_first=reply_lost_before)
+        progress = replace(progress, batches=batch, in_flight=None)
+        self._save(order, progress)
+        log.info("%s: %s accepted", order.label, what)
+        return progress
+
+    def _put(self, order: Order, progress: Progress, body: bytes, what: str, start: int) -> bool:
+        reply = self._request("PUT", data=body)
+        if not 200 <= reply.status < 300:
+            self._save(order, replace(progress, in_flight=None))
+            raise DeliveryError(f"{_refusal(reply, what)}; {_lines(0, start)} are in AccountView order "
+                                f"{progress.order_nr}, a retry sends from line {start + 1}", retryable=False)
+        return True
+
+    def _batch_arrived(self, number: str, start: int, stop: int) -> bool | None:
+        """Whether AccountView holds lines ``start+1..stop`` of order ``number`` (``None``: it holds none)."""
+        # A page large enough for every line up to ``stop``, should AccountView page detail rows too.
+        params = envelope.lookup_params([(ORDER_KEY, envelope.FieldType.TEXT, number)], page_size=max(10, stop))
+        reply = self._request("GET", params=params)
+        if not 200 <= reply.status < 300:
+            raise DeliveryError(_refusal(reply, f"reading back the lines of AccountView order {number}"),
+                                retryable=False)
+        held = [row for row in envelope.rows_of(reply.body, LINE_TABLE)
+                if envelope.order_number(row) in (None, number)]
+        if len(held) >= stop:
+            return True
+        if len(held) <= start:
+            return None
+        raise DeliveryError(f"AccountView order {number} holds {len(held)} lines, part of {_lines(start, stop)}; "
+                            "complete it in AccountView", retryable=False)
+
+    # -- transport ----------------------------------------------------------------------
+    def _request(self, method: str, **kwargs: Any) -> ApiReply:
+        headers = {"Content-Type": exact_json.CONTENT_TYPE} if "data" in kwargs else {}
+        reply = self.api.request(method, DATA_PATH, headers={**headers, **self.auth.headers()}, **kwargs)
+        if reply.status == 401:
+            self.auth.forget_token()  # expired mid-chunk: a 401 stored nothing, so one more try is safe
+            reply = self.api.request(method, DATA_PATH, headers={**headers, **self.auth.headers()}, **kwargs)
+            if reply.status == 401:
+                raise self.auth.refused(reply)
+        if reply.status == 403:
+            raise ConnectionLost(_refusal(reply, f"access to the company of Airflow connection {self.api.conn_id}"))
+        return reply
+
+    def _stamp(self) -> datetime:
+        """The order date: now, but never a second this session already stamped an order with."""
+        stamp = self.clock().replace(microsecond=0)
+        if self._last_stamp is not None and stamp <= self._last_stamp:
+            stamp = self._last_stamp + timedelta(seconds=1)
+        self._last_stamp = stamp
+        return stamp
+
+
+class AccountViewConnector:
+    name = "accountview"
+
+    def parse_settings(self, raw: Mapping[str, Any]) -> accountview_settings.AccountViewSettings:
+        return accountview_settings.parse(raw)
+
+    @contextlib.contextmanager
+    def open_session(self, administration: Administration, settings: accountview_settings.AccountViewSettings,
+                     engine: sa.Engine) -> Iterator[AccountViewSession]:
+        from airflow.exceptions import AirflowNotFoundException
+
+        conn_id = administration.connection_id
+        if not conn_id:
+            raise SettingsError(f"administration {administration.code} names no Airflow connection for AccountView")
+        try:
+            api = ApiSession(conn_id, consumed_extras=CONSUMED_EXTRAS, use_basic_auth=False)
+        except AirflowNotFoundException:
+            raise SettingsError(f"Airflow connection {conn_id} of administration {administration.code} "
+                                "is not defined") from None
+        try:
+            yield AccountViewSession(administration, settings, engine, api, AccountViewAuth.for_session(api))
+        finally:
+            api.close()
+
+
+def _refusal(reply: ApiReply, what: str) -> str:
+    """AccountView's own ``ErrorMessage`` for a refused request, else its status and text."""
+    message = envelope.error_message(reply.body)
+    if message is None:
+        message = f"HTTP {reply.status}" + (f": {reply.text.strip()[:300]}" if reply.text.strip() else "")
+    return f"AccountView refused {what}: {message}"
+
+
+def _lines(start: int, stop: int) -> str:
+    """Lines ``start+1..stop`` in words: ``line 5``, ``lines 1-50``."""
+    return f"line {stop}" if stop == start + 1 else f"lines {start + 1}-{stop}"

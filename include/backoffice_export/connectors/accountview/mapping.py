@@ -1,0 +1,338 @@
+"""Order -> AccountView ``SO1`` tables (``SO_HDR`` header, ``SO_LINE`` lines). Pure: no I/O.
+
+Seed: ``shared/seeds/004_2a4998d564d7fd24.txt``. The seed's table lost most "Logic/Notes"
+cells after "Mapped from"; where it did, the source below is the App4Sales field the seed row
+names (``docs/order-database.md``) and the choice is marked *(chosen)*.
+
+Order header (``SO_HDR``, one row):
+
+=========================  ===============================  ===========================================
+Seed row                   Field (FieldType)                From
+=========================  ===============================  ===========================================
+App4Sales Internal ID      ``RowId`` (C)                    ``"000001"``
+Customer Code              ``rpl_inv``, ``rpl_del`` (C)     Customer.Code (an order without customer fails)
+Employee Number            ``emp_nr`` (C)                   setting FixedEmployeeCode, else the sales
+                                                            rep's UserName; left out when neither is set
+Order Date                 ``ord_date`` (T)                 the moment of sending (``now``), Dutch time
+                                                            (Europe/Amsterdam) *(chosen: AccountView is a
+                                                            Dutch ERP that shows local time)*
+Delivery Date              ``del_date`` (D)                 Order.DeliveryDate; left out when empty
+Your Reference / Comment 1 ``comment1`` (C)                 Order.YourReference, else ``App4Sales Order``
+Order Notes / Comment 2    ``comment2`` (M)                 setting OrderNoteLabel, a space, Order.Notes;
+                                                            left out when the order has no notes
+Internal Reference / C. 3  ``comment3`` (C)                 Order.Reference, when MapOrderReferenceTo-
+                                                            CustomField is empty and the order has one
+Alternate Delivery Address ``address1``, ``post_code``,     AlternateAddress.Address1 / PostalCode / City
+                           ``city``, ``cnt_code`` (C)       / CountryIso2, only when the order has one
+Selection Code             ``ord_expn`` (C)                 setting SelectionCodeForOrders, when set
+Order Type (Kubussports)   ``ORDER_TYPE`` (L)               ``true`` when the application is kubussports
+                                                            and Order.OrderType is preorder, ps or Presale
+                                                            (any case); left out otherwise
+Dropshipment (Kubussports) ``X11_CHK_DS`` (L)               ``true`` when kubussports and
+                                                            Order.IsDropshipment; left out otherwise
+Consumer Name (Kubussp.)   ``ACCT_NAME`` (C)                Order.ConsumerName, when kubussports, a
+                                                            dropshipment and the name is filled
+Shipping Method            ``SHIP_MTH`` (C)                 Order.DeliveryMethodCode, when set *(chosen:
+                                                            the seed's source cell is lost)*
+Order Reference to Custom  the field named by the setting   Order.Reference (instead of ``comment3``),
+Field                      MapOrderReferenceToCustomField   when the order has one
+                           (C)
+Order PDF                  ``link_file`` (C), ``doc_desc``  the order's first attachment of kind
+                           (C), ``file_data`` (M)           ``order_pdf``: file name, description (else
+                                                            the file name), the bytes in base64
+=========================  ===============================  ===========================================
+
+Order lines (``SO_LINE``, one row per App4Sales line, in order):
+
+=========================  ===============================  ===========================================
+Seed row                   Field (FieldType)                From
+=========================  ===============================  ===========================================
+App4Sales Internal Line ID ``RowId`` (C)                    position in the order: ``000001``, ``000002``
+                                                            ... (numbering goes on across batches)
+Header ID                  ``HeaderId`` (C)                 ``"000001"``
+Item Code                  ``art_code`` (C)                 Item.Code; with UseSbaItems the item's
+                                                            ExtraData ``SbaItemCode`` (required then)
+Quantity                   ``ord_qtyu`` (UnitModule) or     OrderLine.Quantity, exact (must be positive)
+                           ``ord_qty`` (N)
+Size (SBA Items)           ``size`` (C)                     the item's ExtraData ``Size`` (empty when it has
+                                                            none); only with UseSbaItems
+Discount Percentage        ``disc_pct`` (N)                 OrderLine.DiscountPercentage (0 when empty);
+                                                            not sent with DontSendDiscountToBackoffice
+Unit Price                 ``art_px`` (N)                   the calculated unit price, below; not sent
+                                                            with DontSendPriceToBackoffice
+Item Description with      ``art_desc1`` (C)                Item.Description (else the line's own
+Instruction                                                 description), a space, OrderLine.Instruction;
+                                                            only with AddOrderLineInstructionToItemDescription
+=========================  ===============================  ===========================================
+
+The calculated unit price (``art_px``), excluding VAT like every AccountView sales price
+*(chosen)*: App4Sales' net unit price is ``unit_price_excl_vat`` (the line's price without VAT,
+discount included).
+
+- A line with a discount (DiscountPercentage filled, not 0): the price *before* discount, so that
+  AccountView's ``disc_pct`` brings it back to App4Sales' net price: net / (1 - discount / 100).
+  A 100 % discount cannot be reversed: the line's OriginalPrice (list price) is used, and the
+  order fails when it has none. With DontSendDiscountToBackoffice the discount does not travel,
+  so the net price (discount included) does, and AccountView's total equals App4Sales'.
+- A line without discount: with UsePriceFromApp, App4Sales' own price; without it, the item's
+  list price (OriginalPrice) when App4Sales has one, else App4Sales' own price (the only one known).
+
+Rounding: amounts taken as stored (quantities, discount, a price given without VAT) go out
+exactly as stored. An amount this connector *calculates* (VAT taken off a price that includes
+it, a price before discount) is rounded to 2 decimals with ``net_round`` (.NET ``Math.Round``,
+half to even), as the .NET original rounds calculated prices. ``format_fixed`` is not used:
+AccountView takes JSON numbers, not formatted text.
+
+Definitions are per table, so a field is either in every row of a batch or in none; values
+are checked against their FieldType (``envelope.Table``).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from backoffice_export.connectors.accountview import envelope
+from backoffice_export.connectors.accountview.envelope import HEADER_FIELDS, LINE_FIELDS, Field, Table
+from backoffice_export.connectors.accountview.settings import AccountViewSettings
+from backoffice_export.errors import OrderDataError
+from backoffice_export.mapping.money import HUNDRED, invariant, net_round, unit_price_excl_vat, vat_rate
+from backoffice_export.mapping.text import checked_text as _text
+from backoffice_export.model import Attachment, Order, OrderLine
+
+DEFAULT_COMMENT1 = "App4Sales Order"
+KUBUSSPORTS = "kubussports"
+KUBUSSPORTS_PRESALE_TYPES = frozenset({"preorder", "ps", "presale"})
+ORDER_PDF_KIND = "order_pdf"
+EXTRA_SBA_ITEM_CODE, EXTRA_SIZE = "SbaItemCode", "Size"
+REFERENCE_FIELD = "comment3"
+
+
+@dataclass(frozen=True)
+class OrderTables:
+    header: Table
+    lines: Table
+
+
+def _field(name: str) -> Field:
+    return Field(name, HEADER_FIELDS[name])
+
+
+def _line_field(name: str) -> Field:
+    return Field(name, LINE_FIELDS[name])
+
+
+def is_kubussports(order: Order) -> bool:
+    return order.administration.application_name.strip().lower() == KUBUSSPORTS
+
+
+def reference_field(settings: AccountViewSettings) -> Field:
+    """Where the order reference goes: the configured custom field, else ``comment3``."""
+    custom = settings.MapOrderReferenceToCustomField
+    return Field(custom, envelope.CUSTOM_FIELD_TYPE) if custom else _field(REFERENCE_FIELD)
+
+
+def order_reference(order: Order) -> str | None:
+    reference = _text(order.reference, "Order.Reference").strip()
+    return reference or None
+
+
+def employee_code(order: Order, settings: AccountViewSettings) -> str | None:
+    if settings.FixedEmployeeCode:
+        return _text(settings.FixedEmployeeCode, "setting FixedEmployeeCode")
+    user_name = order.sales_rep.user_name if order.sales_rep else None
+    return _text(user_name, "SalesRep.UserName").strip() or None
+
+
+def order_note(order: Order, settings: AccountViewSettings) -> str | None:
+    notes = _text(order.notes, "Order.Notes").strip()
+    if not notes:
+        return None
+    label = _text(settings.OrderNoteLabel, "setting OrderNoteLabel").strip()
+    return f"{label} {notes}" if label else notes
+
+
+def order_pdf(order: Order) -> Attachment | None:
+    """The order PDF the seed attaches to sales orders: the first attachment of kind ``order_pdf``."""
+    return next((a for a in order.attachments if a.kind.strip().lower() == ORDER_PDF_KIND), None)
+
+
+def customer_code(order: Order) -> str:
+    if order.customer is None:
+        raise OrderDataError("Order.Customer", "the order has no customer")
+    code = _text(order.customer.code, "Customer.Code").strip()
+    if not code:
+        raise OrderDataError("Customer.Code", "the order's customer has no code")
+    return code
+
+
+def header(order: Order, settings: AccountViewSettings, ord_date: datetime) -> Table:
+    customer = customer_code(order)
+    pairs: list[tuple[Field, Any]] = [
+        (_field("RowId"), envelope.HEADER_ROW_ID),
+        (_field("rpl_inv"), customer),
+        (_field("rpl_del"), customer),
+    ]
+    employee = employee_code(order, settings)
+    if employee:
+        pairs.append((_field("emp_nr"), employee))
+    pairs.append((_field("ord_date"), envelope.datetime_value(ord_date)))
+    if order.delivery_date is not None:
+        pairs.append((_field("del_date"), envelope.date_value(order.delivery_date)))
+    your_reference = _text(order.your_reference, "Order.YourReference").strip()
+    pairs.append((_field("comment1"), your_reference or DEFAULT_COMMENT1))
+    note = order_note(order, settings)
+    if note:
+        pairs.append((_field("comment2"), note))
+    reference = order_reference(order)
+    target = reference_field(settings)
+    if reference and target.name == REFERENCE_FIELD:
+        pairs.append((target, reference))
+    address = order.alternate_address
+    if address is not None:
+        pairs += [
+            (_field("address1"), _text(address.address1, "AlternateAddress.Address1")),
+            (_field("post_code"), _text(address.postal_code, "AlternateAddress.PostalCode")),
+            (_field("city"), _text(address.city, "AlternateAddress.City")),
+            (_field("cnt_code"), _text(address.country_iso2, "AlternateAddress.CountryIso2")),
+        ]
+    if settings.SelectionCodeForOrders:
+        pairs.append((_field("ord_expn"), _text(settings.SelectionCodeForOrders, "setting SelectionCodeForOrders")))
+    pairs += _kubussports(order)
+    if order.delivery_method_code:
+        pairs.append((_field("SHIP_MTH"), _text(order.delivery_method_code, "Order.DeliveryMethodCode")))
+    if reference and target.name != REFERENCE_FIELD:
+        pairs.append((target, reference))
+    pdf = order_pdf(order)
+    if pdf is not None:
+        pairs += _pdf_fields(pdf)
+    return envelope.table(envelope.HEADER_TABLE, pairs)
+
+
+def _kubussports(order: Order) -> list[tuple[Field, Any]]:
+    if not is_kubussports(order):
+        return []
+    pairs: list[tuple[Field, Any]] = []
+    if (order.order_type or "").strip().lower() in KUBUSSPORTS_PRESALE_TYPES:
+        pairs.append((_field("ORDER_TYPE"), True))
+    if order.is_dropshipment:
+        pairs.append((_field("X11_CHK_DS"), True))
+        consumer = _text(order.consumer_name, "Order.ConsumerName").strip()
+        if consumer:
+            pairs.append((_field("ACCT_NAME"), consumer))
+    return pairs
+
+
+def _pdf_fields(pdf: Attachment) -> list[tuple[Field, Any]]:
+    name = _text(pdf.file_name, "Attachment.FileName").strip()
+    if not name:
+        raise OrderDataError("Attachment.FileName", "the order PDF has no file name")
+    if not pdf.content.startswith(b"%PDF-"):
+        raise OrderDataError("Attachment.Content", f"the order PDF {name} is not a PDF file (no %PDF- header)")
+    description = _text(pdf.description, "Attachment.Description").strip() or name
+    return [(_field("link_file"), name), (_field("doc_desc"), description),
+            (_field("file_data"), base64.b64encode(pdf.content).decode("ascii"))]
+
+
+def line_fields(settings: AccountViewSettings) -> tuple[Field, ...]:
+    names = ["RowId", "HeaderId", "art_code", "ord_qtyu" if settings.UnitModule else "ord_qty"]
+    if settings.UseSbaItems:
+        names.append("size")
+    if not settings.DontSendDiscountToBackoffice:
+        names.append("disc_pct")
+    if not settings.DontSendPriceToBackoffice:
+        names.append("art_px")
+    if settings.AddOrderLineInstructionToItemDescription:
+        names.append("art_desc1")
+    return tuple(_line_field(n) for n in names)
+
+
+def lines(order: Order, settings: AccountViewSettings) -> Table:
+    if not order.lines:
+        raise OrderDataError("Order.OrderLines", "the order has no lines")
+    fields = line_fields(settings)
+    rows = tuple(_line_values(order, line, position, fields, settings)
+                 for position, line in enumerate(order.lines, start=1))
+    return Table(envelope.LINE_TABLE, fields, rows)
+
+
+def _line_values(order: Order, line: OrderLine, position: int, fields: tuple[Field, ...],
+                 settings: AccountViewSettings) -> tuple[Any, ...]:
+    where = f"line {position}"
+    if line.item is None:
+        raise OrderDataError("OrderLine.Item", f"{where} names an item that is not in the order database")
+    if line.quantity <= 0:
+        raise OrderDataError("OrderLine.Quantity", f"{where} has quantity {invariant(line.quantity)}; "
+                                                   "must be positive")
+    extra = line.item.extra_data or {}
+    values: dict[str, Any] = {"RowId": envelope.row_id(position), "HeaderId": envelope.HEADER_ROW_ID,
+                              "ord_qty": line.quantity, "ord_qtyu": line.quantity}
+    if settings.UseSbaItems:
+        sba_code = str(extra.get(EXTRA_SBA_ITEM_CODE) or "").strip()
+        if not sba_code:
+            raise OrderDataError(f"Item.ExtraData.{EXTRA_SBA_ITEM_CODE}",
+                                 f"item {line.item.code} on {where} has no {EXTRA_SBA_ITEM_CODE}, so its "
+                                 "AccountView SBA item is unknown (setting UseSbaItems is on)")
+        values["art_code"] = _text(sba_code, f"Item.ExtraData.{EXTRA_SBA_ITEM_CODE}")
+        values["size"] = _text(str(extra.get(EXTRA_SIZE) or "").strip(), f"Item.ExtraData.{EXTRA_SIZE}")
+    else:
+        values["art_code"] = _text(line.item.code, "Item.Code")
+    discount = line.discount_percentage
+    if discount is not None and not -HUNDRED <= discount <= HUNDRED:
+        raise OrderDataError("OrderLine.DiscountPercentage",
+                             f"{where} has discount {invariant(discount)} %; must be between -100 and 100")
+    values["disc_pct"] = discount if discount is not None else Decimal(0)
+    if not settings.DontSendPriceToBackoffice:
+        values["art_px"] = unit_price(order, line, settings, where)
+    if settings.AddOrderLineInstructionToItemDescription:
+        values["art_desc1"] = item_description(line)
+    return tuple(values[f.name] for f in fields)
+
+
+def item_description(line: OrderLine) -> str:
+    """The item's description with the line's instruction after it (either may be missing)."""
+    assert line.item is not None
+    description = _text(line.item.description or line.description, "Item.Description").strip()
+    instruction = _text(line.instruction, "OrderLine.Instruction").strip()
+    return " ".join(part for part in (description, instruction) if part)
+
+
+def unit_price(order: Order, line: OrderLine, settings: AccountViewSettings, where: str) -> Decimal:
+    """``art_px``: see the module docstring for the rules and their rounding."""
+    discount = line.discount_percentage
+    if discount is not None and discount != 0 and not settings.DontSendDiscountToBackoffice:
+        if discount == HUNDRED:
+            list_price = _list_price(order, line)
+            if list_price is None:
+                raise OrderDataError("OrderLine.OriginalPrice",
+                                     f"{where} has a 100 % discount and no original price, so its price "
+                                     "before discount is unknown")
+            return list_price
+        return net_round(_net_price(order, line) * HUNDRED / (HUNDRED - discount))
+    if (discount is None or discount == 0) and not settings.UsePriceFromApp:
+        list_price = _list_price(order, line)
+        if list_price is not None:
+            return list_price
+    return _net_price(order, line)
+
+
+def _net_price(order: Order, line: OrderLine) -> Decimal:
+    price = unit_price_excl_vat(line, order, field="OrderLine.Price")
+    calculated = line.price_excl_vat is None and order.prices_include_vat
+    return net_round(price) if calculated else price
+
+
+def _list_price(order: Order, line: OrderLine) -> Decimal | None:
+    if line.original_price is None:
+        return None
+    if order.prices_include_vat:
+        return net_round(line.original_price * HUNDRED / (HUNDRED + vat_rate(line)))
+    return line.original_price
+
+
+def build_order(order: Order, settings: AccountViewSettings, ord_date: datetime) -> OrderTables:
+    """The whole order, checked: nothing of an order with bad data is ever sent."""
+    return OrderTables(header(order, settings, ord_date), lines(order, settings))
