@@ -35,7 +35,15 @@ DEFAULT_TIMEOUT = (10.0, 30.0)  # connect, read: the same bounds the file transp
 
 
 class TransientHttpError(DeliveryError):
-    """The ERP may accept the same request later (down, slow, overloaded, reply lost)."""
+    """The ERP may accept the same request later (down, slow, overloaded, reply lost).
+
+    ``in_flight``: the request was sent and no answer came before the timeout, so the ERP may
+    still be working on it; a look-up now could miss an order that is about to exist.
+    """
+
+    def __init__(self, message: str, *, delivered_unknown: bool = True, in_flight: bool = False) -> None:
+        super().__init__(message, retryable=True, delivered_unknown=delivered_unknown)
+        self.in_flight = in_flight
 
 
 @dataclass
@@ -82,12 +90,15 @@ class ApiSession:
             response = self.hook.run_and_check(
                 self.session, prepared, {"check_response": False, "timeout": self.timeout}
             )
+        except requests.exceptions.ConnectTimeout as exc:  # before ConnectionError: it is both
+            raise TransientHttpError(f"{method} {self.describe(path)}: no connection within {self.timeout[0]:g} s",
+                                     delivered_unknown=False) from exc
         except requests.exceptions.ConnectionError as exc:
             raise TransientHttpError(f"{method} {self.describe(path)}: no reply ({_short(exc)})",
                                      delivered_unknown=method != "GET") from exc
         except requests.exceptions.Timeout as exc:
-            raise TransientHttpError(f"{method} {self.describe(path)}: timed out after {self.timeout[1]:g} s",
-                                     delivered_unknown=method != "GET") from exc
+            raise TransientHttpError(f"{method} {self.describe(path)}: no answer within {self.timeout[1]:g} s",
+                                     delivered_unknown=method != "GET", in_flight=method != "GET") from exc
         except requests.exceptions.RequestException as exc:
             raise DeliveryError(f"{method} {self.describe(path)}: request failed: {_short(exc)}",
                                 retryable=False) from exc
@@ -128,6 +139,8 @@ def create_once(
     ``lookup_first=order.export_attempts > 1`` so a rerun looks before its first POST too.
     A look-up that fails transiently (the ERP is still down) uses up an attempt like a failed
     POST and is retried with the same backoff; no POST is repeated until a look-up has answered.
+    A POST that timed out waiting for its answer is never repeated in the same attempt loop:
+    the ERP may still be storing it, so the order waits for the task's retry, which looks first.
     """
     last: TransientHttpError | None = None
     for attempt in range(1, attempts + 1):
@@ -141,6 +154,12 @@ def create_once(
         except TransientHttpError as exc:
             last = exc
             log.warning("%s: attempt %d of %d failed: %s", label, attempt, attempts, exc)
+            if exc.in_flight:
+                # The ERP may still be storing that POST: a look-up now could miss it and a second
+                # POST would duplicate the order. Leave it to the task's retry (seconds to minutes
+                # later), which looks the order up before anything else.
+                raise ConnectionLost(f"{exc} (not sent again now: the ERP may still be processing it; "
+                                     "the retry looks the order up first)", delivered_unknown=True) from exc
             if attempt < attempts:
                 time.sleep(backoff * 2 ** (attempt - 1))
     assert last is not None
