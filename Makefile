@@ -41,8 +41,9 @@ faults: setup
 
 # The benchmark: N orders end to end against the sandboxes, the transport floor, memory, XCom.
 N ?= 10000
+CHUNK ?= 1000
 bench: setup
-	$(PY) -m bench.benchmark --orders $(N)
+	$(PY) -m bench.benchmark --orders $(N) --chunk-size $(CHUNK)
 
 lint: setup
 	$(VENV)/bin/ruff check .

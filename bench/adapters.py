@@ -158,27 +158,37 @@ def _received(sandboxes: Any, kind: str, folder: str) -> list[tuple[str, bytes]]
             if path.startswith(f"{folder}/") and not Path(path).name.startswith(".")]
 
 
-def floor_rates(sandboxes: Any, chosen: list[Target], root: Path) -> dict[str, float]:
+def floor_rates(sandboxes: Any, chosen: list[Target], root: Path, engine: sa.Engine) -> dict[str, float]:
     """Orders per second when the same payloads go out through a bare client loop."""
+    from bench import http_adapters
+
     seconds: dict[str, float] = {}
     counted: dict[str, int] = {}
     for target in chosen:
         if target.connector == "reflecta":
             files = _received(sandboxes, "sftp", "bench-reflecta/orders")
-            elapsed = _sftp_floor(sandboxes, files)
+            elapsed, count = _sftp_floor(sandboxes, files), len(files)
         elif target.connector == "ezxml":
             files = _received(sandboxes, "ftps", f"bench-{target.name}/export")
-            elapsed = _ftps_floor(sandboxes, files)
+            elapsed, count = _ftps_floor(sandboxes, files), len(files)
         else:
-            from bench import http_adapters
-
-            measured = http_adapters.floor(target.connector, sandboxes, root)
+            build = _mapper(target.connector, get_connector(target.connector).parse_settings(target.settings))
+            payloads = [build(order) for order in _orders_of(engine, target)]
+            measured = http_adapters.floor(target.connector, payloads, root)
             if measured is None:
                 continue
-            elapsed, count = measured
-            seconds[target.connector] = seconds.get(target.connector, 0.0) + elapsed
-            counted[target.connector] = counted.get(target.connector, 0) + count
-            continue
+            elapsed, count = measured, len(payloads)
         seconds[target.connector] = seconds.get(target.connector, 0.0) + elapsed
-        counted[target.connector] = counted.get(target.connector, 0) + len(files)
+        counted[target.connector] = counted.get(target.connector, 0) + count
     return {c: counted[c] / seconds[c] for c in seconds if seconds[c]}
+
+
+def _orders_of(engine: sa.Engine, target: Target, chunk: int = 500) -> list[Any]:
+    from backoffice_export.db import schema as s
+
+    with engine.connect() as conn:
+        ids = list(conn.execute(
+            sa.select(s.orders.c.id).join(s.administrations, s.administrations.c.id == s.orders.c.administration_id)
+            .where(s.administrations.c.code == f"bench-{target.name}").order_by(s.orders.c.id)).scalars())
+    return [order for start in range(0, len(ids), chunk)
+            for order in repository.load_orders(engine, ids[start:start + chunk])]

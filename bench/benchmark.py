@@ -80,7 +80,7 @@ def run(orders: int, chunk_size: int, memory_scale: int, root: Path) -> None:
         report.collect_run(dag_run, engine, targets, per_target)
 
         report.mapping = adapters.mapping_rates(engine, targets)
-        report.floor = adapters.floor_rates(sandboxes, targets, root)
+        report.floor = adapters.floor_rates(sandboxes, targets, root, engine)
         report.dag_processing = figures.dag_processing_seconds()
         report.memory[orders] = figures.task_memory(engine, chunk_size)
 
@@ -100,7 +100,7 @@ def run(orders: int, chunk_size: int, memory_scale: int, root: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=10_000)
-    parser.add_argument("--chunk-size", type=int, default=200)
+    parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--memory-scale", type=int, default=100_000,
                         help="also measure task memory at this many orders (0 to skip)")
     parser.add_argument("--root", type=Path, default=PROJECT / ".local" / "bench")
