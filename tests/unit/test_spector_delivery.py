@@ -65,10 +65,14 @@ def connect(emulator: Api, company: str, monkeypatch: pytest.MonkeyPatch) -> Cal
     return make
 
 
+def _admin(conn_id: str):
+    return f.administration(connector="spector", settings={}, connection_id=conn_id)
+
+
 def session(conn_id: str, settings: spector_settings.SpectorSettings = DEFAULT) -> delivery.SpectorSession:
-    administration = f.administration(connector="spector", settings={}, connection_id=conn_id)
-    return delivery.SpectorSession(administration, settings, engine=None, http=delivery.open_api_session(conn_id),  # type: ignore[arg-type]
-                                   today=TODAY)
+    administration = _admin(conn_id)
+    return delivery.SpectorSession(administration, settings, engine=None,  # type: ignore[arg-type]
+                                   http=delivery.open_api_session(administration), today=TODAY)
 
 
 def spector_order(nr: str, *, customer: str = "C1", article: str = "SHIRT", description: str | None = "Shirt",
@@ -180,7 +184,7 @@ def test_a_slow_reply_past_the_timeout_is_found_by_the_next_attempt(
     emulator.faults.delay_seconds = 1.0
     with pytest.raises(ConnectionLost) as caught:
         session(conn_id).send(spector_order("5105"))
-    assert "timed out after 0.3 s" in str(caught.value)
+    assert "timed out after 0.3 s" in str(caught.value) and "not sent again now" in str(caught.value)
     deadline = time.monotonic() + 5
     while emulator.order_count("5105", company) == 0 and time.monotonic() < deadline:
         time.sleep(0.05)  # Spector finishes the slow POST after the client gave up
@@ -215,7 +219,7 @@ def test_refused_credentials_end_the_chunk_and_no_secret_is_told(
 
 def test_the_sbm_id_travels_as_its_header_and_not_under_its_extra_name(connect: Callable[..., str], company: str
                                                                        ) -> None:
-    http = delivery.open_api_session(connect())
+    http = delivery.open_api_session(_admin(connect()))
     try:
         assert http.session.headers["X-SBM-Id"] == company
         assert "sbm_id" not in http.session.headers
@@ -224,15 +228,15 @@ def test_the_sbm_id_travels_as_its_header_and_not_under_its_extra_name(connect: 
         http.close()
 
 
-def test_a_missing_connection_ends_the_chunk() -> None:
-    with pytest.raises(ConnectionLost, match="Airflow connection spector_nowhere for Spector is not defined"):
-        delivery.open_api_session("spector_nowhere")
+def test_a_missing_connection_fails_the_chunk_naming_it() -> None:
+    with pytest.raises(SettingsError, match=r"Airflow connection spector_nowhere of administration .* is not defined"):
+        delivery.open_api_session(_admin("spector_nowhere"))
 
 
 def test_an_incomplete_connection_names_what_is_missing(emulator: Api, connect: Callable[..., str]) -> None:
     conn_id = connect(extra={"sbm_id": "", "X-Integration-Token": None})
     with pytest.raises(ConnectionLost) as caught:
-        delivery.open_api_session(conn_id)
+        delivery.open_api_session(_admin(conn_id))
     assert str(caught.value).endswith("lacks extra sbm_id, extra X-Integration-Token")
     assert emulator.api_key not in str(caught.value)
 

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from backoffice_export.errors import ConnectionLost, DeliveryError
+from backoffice_export.errors import ConnectionLost, DeliveryError, SettingsError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,7 +97,7 @@ class ApiSession:
             raise TransientHttpError(f"{method} {self.describe(path)}: no reply ({_short(exc)})",
                                      delivered_unknown=method != "GET") from exc
         except requests.exceptions.Timeout as exc:
-            raise TransientHttpError(f"{method} {self.describe(path)}: no answer within {self.timeout[1]:g} s",
+            raise TransientHttpError(f"{method} {self.describe(path)}: timed out after {self.timeout[1]:g} s",
                                      delivered_unknown=method != "GET", in_flight=method != "GET") from exc
         except requests.exceptions.RequestException as exc:
             raise DeliveryError(f"{method} {self.describe(path)}: request failed: {_short(exc)}",
@@ -165,3 +165,22 @@ def create_once(
     assert last is not None
     raise ConnectionLost(f"{last} (gave up after {attempts} attempts; the next run looks the order up first)",
                          delivered_unknown=True) from last
+
+
+def session_for(administration: Any, erp: str, **options: Any) -> ApiSession:
+    """The chunk's session to an administration's ERP API (``options`` go to ``ApiSession``).
+
+    A missing connection is the administration's configuration, not a passing fault: every
+    order of the chunk fails naming the connection to define, and goes once it is fixed
+    (a reload of the order or a clear of the task).
+    """
+    from airflow.exceptions import AirflowNotFoundException
+
+    conn_id = administration.connection_id
+    if not conn_id:
+        raise SettingsError(f"administration {administration.code} names no Airflow connection for {erp}")
+    try:
+        return ApiSession(conn_id, **options)
+    except AirflowNotFoundException:
+        raise SettingsError(f"Airflow connection {conn_id} of administration {administration.code} "
+                            f"is not defined ({erp})") from None

@@ -49,10 +49,10 @@ from backoffice_export.connectors.accountview import settings as accountview_set
 from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
 from backoffice_export.connectors.accountview.envelope import DATA_PATH, HEADER_TABLE, LINE_TABLE, ORDER_KEY, Table
 from backoffice_export.connectors.base import Sent
-from backoffice_export.errors import ConnectionLost, DeliveryError, SettingsError
+from backoffice_export.errors import ConnectionLost, DeliveryError
 from backoffice_export.mapping import exact_json
 from backoffice_export.model import Administration, Order
-from backoffice_export.transport.http_api import ApiReply, ApiSession, TransientHttpError, create_once
+from backoffice_export.transport.http_api import ApiReply, ApiSession, TransientHttpError, create_once, session_for
 
 log = logging.getLogger(__name__)
 NO_NUMBER = "AccountView returned no order number for the order; the rest of the order was not sent"
@@ -272,16 +272,7 @@ class AccountViewConnector:
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: accountview_settings.AccountViewSettings,
                      engine: sa.Engine) -> Iterator[AccountViewSession]:
-        from airflow.exceptions import AirflowNotFoundException
-
-        conn_id = administration.connection_id
-        if not conn_id:
-            raise SettingsError(f"administration {administration.code} names no Airflow connection for AccountView")
-        try:
-            api = ApiSession(conn_id, consumed_extras=CONSUMED_EXTRAS, use_basic_auth=False)
-        except AirflowNotFoundException:
-            raise SettingsError(f"Airflow connection {conn_id} of administration {administration.code} "
-                                "is not defined") from None
+        api = session_for(administration, "AccountView", consumed_extras=CONSUMED_EXTRAS, use_basic_auth=False)
         try:
             yield AccountViewSession(administration, settings, engine, api, AccountViewAuth.for_session(api))
         finally:

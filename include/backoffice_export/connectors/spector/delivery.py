@@ -38,10 +38,10 @@ import sqlalchemy as sa
 from backoffice_export.connectors.base import Sent
 from backoffice_export.connectors.spector import api, mapping, validation
 from backoffice_export.connectors.spector import settings as spector_settings
-from backoffice_export.errors import ConnectionLost, DeliveryError, SettingsError
+from backoffice_export.errors import ConnectionLost, DeliveryError
 from backoffice_export.mapping import exact_json
 from backoffice_export.model import Administration, Order
-from backoffice_export.transport.http_api import ApiReply, ApiSession, create_once
+from backoffice_export.transport.http_api import ApiReply, ApiSession, create_once, session_for
 
 log = logging.getLogger(__name__)
 GENERIC_ERROR = "Spector did not accept the order"
@@ -120,24 +120,17 @@ class SpectorConnector:
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: spector_settings.SpectorSettings,
                      engine: sa.Engine) -> Iterator[SpectorSession]:
-        conn_id = administration.connection_id
-        if not conn_id:
-            raise SettingsError(f"administration {administration.code} names no Airflow connection for Spector")
-        http = open_api_session(conn_id)
+        http = open_api_session(administration)
         try:
             yield SpectorSession(administration, settings, engine, http)
         finally:
             http.close()
 
 
-def open_api_session(conn_id: str) -> ApiSession:
+def open_api_session(administration: Administration) -> ApiSession:
     """The chunk's HTTP session, with the SBM id header; a missing or incomplete connection ends the chunk."""
-    from airflow.exceptions import AirflowNotFoundException
-
-    try:
-        http = ApiSession(conn_id, consumed_extras=api.CONSUMED_EXTRAS)
-    except AirflowNotFoundException as exc:
-        raise ConnectionLost(f"Airflow connection {conn_id} for Spector is not defined") from exc
+    http = session_for(administration, "Spector", consumed_extras=api.CONSUMED_EXTRAS)
+    conn_id = http.conn_id
     sbm_id = str(http.extra.get(api.SBM_EXTRA) or "").strip()
     missing = [name for name, value in (("login", http.connection.login), ("password", http.connection.password),
                                         (f"extra {api.SBM_EXTRA}", sbm_id),

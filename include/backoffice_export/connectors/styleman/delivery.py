@@ -50,7 +50,7 @@ from backoffice_export.connectors.styleman.auth import CONSUMED_EXTRAS, StyleMan
 from backoffice_export.errors import DeliveryError, SettingsError
 from backoffice_export.mapping import exact_json
 from backoffice_export.model import Administration, Order
-from backoffice_export.transport.http_api import ApiReply, ApiSession, create_once
+from backoffice_export.transport.http_api import ApiReply, ApiSession, create_once, session_for
 
 log = logging.getLogger(__name__)
 ERROR = "ERROR: "  # the seed's Constants.Error.ERROR: how App4Sales recognises a failed send
@@ -129,16 +129,8 @@ class StyleManConnector:
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: styleman_settings.StyleManSettings,
                      engine: sa.Engine) -> Iterator[StyleManSession]:
-        from airflow.exceptions import AirflowNotFoundException
-
-        conn_id = administration.connection_id
-        if not conn_id:
-            raise SettingsError(f"administration {administration.code} names no Airflow connection for StyleMan")
-        try:
-            api = ApiSession(conn_id, consumed_extras=CONSUMED_EXTRAS)
-        except AirflowNotFoundException:
-            raise SettingsError(f"Airflow connection {conn_id} of administration {administration.code} "
-                                "is not defined") from None
+        api = session_for(administration, "StyleMan", consumed_extras=CONSUMED_EXTRAS)
+        conn_id = api.conn_id
         try:
             _check_base_url(api, conn_id)
             yield StyleManSession(administration, settings, engine, api, StyleManAuth.for_session(api))
