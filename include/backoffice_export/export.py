@@ -116,6 +116,7 @@ def send_chunk(
         return result
 
     remaining = list(orders)
+    sent_log: list[str] = []
     try:
         with connector.open_session(administration, settings, engine) as session:
             prepare = getattr(session, "prepare", None)
@@ -139,18 +140,34 @@ def send_chunk(
                                            destination=sent.destination,
                                            write_back_order_nr=sent.write_back_order_nr)
                     result.sent += 1
-                    log.info("%s sent to %s as %s", order.label, sent.destination, sent.backoffice_order_nr)
+                    sent_log.append(f"{order.internal_order_nr} as {sent.backoffice_order_nr}")
+                    if len(sent_log) >= SENT_LOG_BATCH:
+                        _log_sent(administration.code, sent_log)
                 remaining.pop(0)
     except SettingsError as exc:
         for order in remaining:
             fail(order.id, order.label, str(exc), retryable=False)
     except ConnectionLost as exc:
+        _log_sent(administration.code, sent_log)
         if remaining:
             fail(remaining[0].id, remaining[0].label, str(exc), retryable=True)
             rest = [o.id for o in remaining[1:]]
             export_state.release(engine, rest, owner, reason=f"not sent yet: {exc}")
             result.left_for_retry += len(rest)
+    _log_sent(administration.code, sent_log)
     return result
+
+
+# Sent orders are logged a batch per line: one log call per order cost as much as sending it
+# over a fast link. Failures are always logged one by one, naming the order and the field.
+SENT_LOG_BATCH = 50
+
+
+def _log_sent(administration: str, sent: list[str]) -> None:
+    if sent:
+        log.info("%s: sent %d orders (App4Sales number as backoffice number): %s", administration, len(sent),
+                 ", ".join(sent))
+        sent.clear()
 
 
 def summarise(engine: sa.Engine, plan: dict[str, list[dict[str, object]]]) -> dict[str, dict[str, int]]:
