@@ -203,3 +203,27 @@ def test_order_database_unavailable_during_write_back(tmp_path, sandboxes, monke
     export.send_chunk(engine, ids, owner)  # Airflow's retry of the same task instance
     erp = reflecta_orders_in_folder(sandboxes.received_files("sftp"), folder)
     _record(fault_ledger, "order database unavailable during write-back", engine, "dbdown", erp, customers, 2)
+
+
+@pytest.mark.parametrize("fault", ["ftps: connection refused", "ftps: slow server past the timeout"])
+def test_ftps_connection_faults_then_settle(fault, export_dag, sqlite_engine, sandboxes, monkeypatch, fault_ledger):
+    """Through a proxy on the control connection (passive data connections go straight to the
+    server, so the proxy sees the login and every command)."""
+    with FaultProxy(sandboxes.ftp.port) as ftp_proxy:
+        conn = sandboxes.airflow_connection("ftps", "app4sales", "probe")
+        conn_id, folder = bind_connection(monkeypatch, sandboxes, "ftps", port=ftp_proxy.port,
+                                          extra={**conn["extra"], "timeout": 1})
+        admin, customers = _admin("ftpsconn", conn_id, 3)
+        load_document(sqlite_engine, {"administrations": [admin]})
+        if fault.endswith("refused"):
+            ftp_proxy.faults.refuse = True
+        else:
+            ftp_proxy.faults.delay = 2.0
+        try:
+            run = export_dag.test()
+        finally:
+            ftp_proxy.faults.reset()
+        assert str(run.get_task_instance("reflecta.send_chunk", map_index=0).state) == "failed"
+        runs = _settle(export_dag, sqlite_engine)
+    erp = reflecta_orders_in_folder(sandboxes.received_files("ftps"), folder)
+    _record(fault_ledger, fault, sqlite_engine, "ftpsconn", erp, customers, runs)
