@@ -28,6 +28,7 @@ cut) fail the chunk task, which Airflow retries with exponential backoff.
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import datetime, timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task, task_group
@@ -83,12 +84,14 @@ def send_orders_to_backoffice() -> None:
         from backoffice_export.window import export_window
 
         created_from, created_before = export_window(dag_run, data_interval_start, data_interval_end)
+        reexport = bool(params.get("reexport_sent"))
         plan = export.plan_chunks(engine_for_connection(config.DB_CONN_ID), params["chunk_size"],
-                                  created_from=created_from, created_before=created_before,
-                                  include_sent=bool(params.get("reexport_sent")))
+                                  created_from=created_from, created_before=created_before, include_sent=reexport)
         for connector, chunks in plan.items():
-            print(f"{connector}: {sum(len(c['ids']) for c in chunks)} orders in {len(chunks)} chunks")
-        return plan
+            print(f"{connector}: {sum(len(c['ids']) for c in chunks)} orders in {len(chunks)} chunks", flush=True)
+        # A re-export pass: new each time this task runs (a backfill re-running an existing run
+        # runs it again), the same for every chunk and for a chunk that ops clear.
+        return {**plan, "reexport_pass": uuid.uuid4().hex if reexport else None}
 
     @task
     def chunks_for(connector: str, chunks: list[dict]) -> list[dict]:
@@ -101,7 +104,7 @@ def send_orders_to_backoffice() -> None:
         return chunks
 
     @task(map_index_template="{{ chunk_label }}")
-    def send_chunk(chunk: dict, params: dict, ti=None) -> dict:
+    def send_chunk(chunk: dict, reexport_pass: str | None = None, ti=None) -> dict:
         from airflow.sdk import get_current_context
 
         from backoffice_export import config, export
@@ -109,26 +112,31 @@ def send_orders_to_backoffice() -> None:
         from backoffice_export.export_state import ClaimOwner
 
         ids = chunk["ids"]
-        get_current_context()["chunk_label"] = f"{chunk['administration']}: {len(ids)} orders from id {ids[0]}"
+        noun = "order" if len(ids) == 1 else "orders"
+        get_current_context()["chunk_label"] = f"{chunk['administration']}: {len(ids)} {noun} from id {ids[0]}"
         owner = ClaimOwner(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
-        result = export.send_chunk(engine_for_connection(config.DB_CONN_ID), ids, owner,
-                                   include_sent=bool(params.get("reexport_sent")))
+        result = export.send_chunk(engine_for_connection(config.DB_CONN_ID), ids, owner, reexport_pass=reexport_pass)
         print(f"sent {result.sent}, failed {result.failed}, already done {result.skipped}, "
-              f"waiting for a retry {result.left_for_retry}")
+              f"waiting for a retry {result.left_for_retry}", flush=True)
         if result.left_for_retry:
             raise export.ChunkIncomplete(
                 f"{result.left_for_retry} orders of this chunk met a transient failure; the retry sends them"
             )
         return result.as_xcom()
 
-    @task(trigger_rule="all_done")
+    # No mail of its own: a red summary follows a chunk failure that already sent one.
+    @task(trigger_rule="all_done", on_failure_callback=None)
     def summary(plan: dict) -> dict:
         from backoffice_export import config, export
         from backoffice_export.db.engine import engine_for_connection
 
         totals = export.summarise(engine_for_connection(config.DB_CONN_ID), plan)
         for connector, counts in totals.items():
-            print(f"{connector}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            print(f"{connector}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
+        waiting = sum(c.get("waiting", 0) + c.get("claimed", 0) for c in totals.values())
+        if waiting:
+            # The run shows red while orders wait for a retry: clear the failed chunks once the ERP is back.
+            raise export.OrdersLeftForRetry(f"{waiting} orders of this run were not sent yet and wait for a retry")
         return totals
 
     plan = extract()
@@ -138,7 +146,8 @@ def send_orders_to_backoffice() -> None:
         @task_group(group_id=name)
         def connector_group(connector: str = name) -> None:
             pool = {"pool": f"{POOL_PREFIX}{connector}"} if POOL_PREFIX else {}
-            send_chunk.override(**pool).expand(chunk=chunks_for(connector, plan[connector]))
+            send_chunk.override(**pool).partial(reexport_pass=plan["reexport_pass"]).expand(
+                chunk=chunks_for(connector, plan[connector]))
 
         groups.append(connector_group())
     groups >> summary(plan)

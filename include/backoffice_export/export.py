@@ -78,11 +78,14 @@ def send_chunk(
     order_ids: Sequence[int],
     owner: ClaimOwner,
     *,
-    include_sent: bool = False,
+    reexport_pass: str | None = None,
 ) -> ChunkResult:
-    """Claim, map and deliver one chunk; every outcome is written back as it happens."""
+    """Claim, map and deliver one chunk; every outcome is written back as it happens.
+
+    ``reexport_pass``: this chunk belongs to a re-export, so sent orders go again, once per pass.
+    """
     result = ChunkResult()
-    claimed = export_state.claim(engine, order_ids, owner, ttl=config.claim_ttl(), include_sent=include_sent)
+    claimed = export_state.claim(engine, order_ids, owner, ttl=config.claim_ttl(), reexport_pass=reexport_pass)
     result.skipped = len(order_ids) - len(claimed)
     if result.skipped:
         log.info("%d of %d orders are already sent or held by another run; skipping them",
@@ -170,11 +173,19 @@ def _log_sent(administration: str, sent: list[str]) -> None:
         sent.clear()
 
 
-def summarise(engine: sa.Engine, plan: dict[str, list[dict[str, object]]]) -> dict[str, dict[str, int]]:
-    """Where the run's orders stand now, per connector, read from the database (the truth)."""
+class OrdersLeftForRetry(Exception):
+    """Raised by the summary when orders of the run still wait for a retry: the run shows red."""
+
+
+def summarise(engine: sa.Engine, plan: dict[str, object]) -> dict[str, dict[str, int]]:
+    """Where the run's orders stand now, per connector, read from the database (the truth).
+
+    ``waiting`` counts the orders a transient failure left for a retry (ERP down, connection
+    lost); ``failed`` those that failed for their data and wait for a fix.
+    """
     summary: dict[str, dict[str, int]] = {}
-    for connector, chunks in plan.items():
-        ids = [i for chunk in chunks for i in chunk["ids"]]  # type: ignore[attr-defined]
+    for connector in CONNECTORS:
+        ids = [i for chunk in plan.get(connector) or [] for i in chunk["ids"]]  # type: ignore[index, union-attr]
         counts = {"planned": len(ids)}
         for start in range(0, len(ids), 500):
             for state, count in export_state.count_by_state(engine, ids[start:start + 500]).items():

@@ -65,12 +65,13 @@ def track_new_orders(engine: sa.Engine) -> int:
         ).rowcount
 
 
-def _claimable(owner: ClaimOwner, now: datetime, *, include_sent: bool) -> sa.ColumnElement[bool]:
+def _claimable(owner: ClaimOwner, now: datetime, *, reexport_pass: str | None) -> sa.ColumnElement[bool]:
     states = [t.c.state == PENDING, sa.and_(t.c.state == FAILED, t.c.retryable.is_(True)),
               sa.and_(t.c.state == CLAIMED, sa.or_(t.c.claim_expires_at < now, t.c.claimed_by == owner.token))]
-    if include_sent:
-        # A re-export sends each sent order once per run: not again when that run's task is cleared.
-        states.append(sa.and_(t.c.state == SENT, sa.or_(t.c.run_id.is_(None), t.c.run_id != owner.run_id)))
+    if reexport_pass is not None:
+        # A re-export sends each sent order once per pass: not again when a chunk of it is cleared.
+        states.append(sa.and_(t.c.state == SENT,
+                              sa.or_(t.c.reexport_pass.is_(None), t.c.reexport_pass != reexport_pass)))
     return sa.or_(*states)
 
 
@@ -108,20 +109,24 @@ def claim(
     owner: ClaimOwner,
     *,
     ttl: timedelta = timedelta(hours=2),
-    include_sent: bool = False,
+    reexport_pass: str | None = None,
 ) -> list[int]:
-    """Claim those of ``order_ids`` nobody else holds and that still need sending."""
+    """Claim those of ``order_ids`` nobody else holds and that still need sending.
+
+    With ``reexport_pass`` sent orders are claimable too, once per pass (a re-export).
+    """
     if not order_ids:
         return []
     now = utcnow()
-    condition = sa.and_(t.c.order_id.in_(list(order_ids)), _claimable(owner, now, include_sent=include_sent))
+    condition = sa.and_(t.c.order_id.in_(list(order_ids)), _claimable(owner, now, reexport_pass=reexport_pass))
+    marks = {"reexport_pass": reexport_pass} if reexport_pass is not None else {}
     pick = sa.select(t.c.order_id).where(condition).with_for_update(skip_locked=True)
     with engine.begin() as conn:
         claimed = conn.execute(
             sa.update(t)
             .where(t.c.order_id.in_(pick.scalar_subquery()), condition)
             .values(state=CLAIMED, claimed_by=owner.token, claim_expires_at=now + ttl,
-                    attempts=t.c.attempts + 1, updated_at=now, **owner.columns())
+                    attempts=t.c.attempts + 1, updated_at=now, **owner.columns(), **marks)
             .returning(t.c.order_id)
         ).scalars().all()
     return sorted(claimed)
@@ -183,9 +188,11 @@ def reset_after_reload(engine: sa.Engine, order_id: int) -> None:
 
 
 def count_by_state(engine: sa.Engine, order_ids: Sequence[int]) -> dict[str, int]:
+    """Orders per state; a failure that a retry may cure counts as ``waiting``, not ``failed``."""
+    label = sa.case((sa.and_(t.c.state == FAILED, t.c.retryable.is_(True)), "waiting"), else_=t.c.state)
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(t.c.state, sa.func.count()).where(t.c.order_id.in_(list(order_ids))).group_by(t.c.state)
+            sa.select(label, sa.func.count()).where(t.c.order_id.in_(list(order_ids))).group_by(label)
         )
         return {state: count for state, count in rows}
 

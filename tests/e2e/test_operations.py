@@ -61,7 +61,7 @@ def test_a_backfill_run_exports_only_its_window():
     assert export_window(Run(), start, end) == (None, None)
 
 
-def test_reexport_sends_a_windows_sent_orders_once_per_run(sqlite_engine, sandboxes, monkeypatch, files_root):
+def test_reexport_sends_a_windows_sent_orders_once_per_pass(sqlite_engine, sandboxes, monkeypatch, files_root):
     conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp")
     load_document(sqlite_engine, {"administrations": [reflecta_admin("window", conn_id, orders=[
         order("in", order_nr="W1", created_at="2026-11-01T12:00:00"),
@@ -78,13 +78,12 @@ def test_reexport_sends_a_windows_sent_orders_once_per_run(sqlite_engine, sandbo
     ids = plan["reflecta"][0]["ids"]
     assert len(ids) == 1
     backfill = ClaimOwner("send_orders_to_backoffice", "backfill_1", "reflecta.send_chunk", 0)
-    assert export.send_chunk(sqlite_engine, ids, backfill, include_sent=True).sent == 1
+    assert export.send_chunk(sqlite_engine, ids, backfill, reexport_pass="pass-1").sent == 1
     assert sandboxes.sftp.uploads_completed == uploads + 1
-    # Clearing that backfill task re-runs it as the same run: nothing goes a third time.
-    assert export.send_chunk(sqlite_engine, ids, backfill, include_sent=True).sent == 0
-    # Another re-export run sends it once more, as asked.
-    other = ClaimOwner("send_orders_to_backoffice", "backfill_2", "reflecta.send_chunk", 0)
-    assert export.send_chunk(sqlite_engine, ids, other, include_sent=True).sent == 1
+    # Clearing that chunk re-runs it in the same pass (the extract's XCom): nothing goes a third time.
+    assert export.send_chunk(sqlite_engine, ids, backfill, reexport_pass="pass-1").sent == 0
+    # A backfill that re-runs the same run (same run id) runs its extract again: a new pass sends it once more.
+    assert export.send_chunk(sqlite_engine, ids, backfill, reexport_pass="pass-2").sent == 1
 
 
 def test_a_failed_chunk_mails_the_configured_address(export_dag, sqlite_engine, sandboxes, monkeypatch):

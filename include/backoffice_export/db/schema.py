@@ -255,4 +255,7 @@ export_state = sa.Table(
     # How far a delivery in several requests got (AccountView batches), as JSON text: the ERP's
     # order number and the batches it accepted, so a retry resumes instead of sending lines twice.
     sa.Column("progress", sa.Text),
+    # The re-export pass (one per run of the extract task with reexport_sent) that last claimed
+    # the order: a sent order goes again once per pass, not again when a chunk of it is cleared.
+    sa.Column("reexport_pass", sa.String(64)),
 )
