@@ -14,9 +14,9 @@ Every interval, sends the App4Sales orders that have not reached their backoffic
 **Backfills** (`airflow backfill create --dag-id send_orders_to_backoffice --from-date ... --to-date ...`,
 or Trigger -> Backfill in the UI) export the unsent orders created in each run's data interval.
 With the Param `reexport_sent` (`--dag-run-conf '{"reexport_sent": true}'`) the window's already
-sent orders go again too, for an ERP that lost files: each once per run, also when a task of
-that run is cleared. A manual run exports every unsent order. The DAG `resend_orders` resends
-chosen orders by number.
+sent orders go again too, for an ERP that lost files: each once per pass of `extract` (a
+backfill that re-runs an existing run makes a new pass; clearing a chunk does not). A manual
+run exports every unsent order. The DAG `resend_orders` resends chosen orders by number.
 
 Safe to clear and rerun: a chunk only sends orders it can claim, and sent orders cannot be
 claimed, so clearing a finished task sends nothing again; clearing a failed one sends exactly
@@ -65,7 +65,7 @@ def _notify_failure(context: dict) -> None:
                             description="Orders per chunk: one ERP connection and one task instance each"),
         "reexport_sent": Param(False, type="boolean",
                                description="Also send again the orders of this run's window that were already "
-                                           "sent (for an ERP that lost files); each once per run"),
+                                           "sent (for an ERP that lost files); each once per pass"),
     },
     default_args={
         "retries": RETRIES,
