@@ -13,6 +13,7 @@ needs, so they can concentrate on behaving like the real API:
 
 from __future__ import annotations
 
+import abc
 import json
 import threading
 import time
@@ -66,8 +67,9 @@ class EmuResponse:
         return cls(status, body, {"Content-Type": "application/json"}, stored)
 
 
-class EmulatedApi:
-    """Base of one emulated ERP API; subclasses implement ``authenticate`` and ``handle``."""
+class EmulatedApi(abc.ABC):
+    """Base of one emulated ERP API; subclasses implement ``authenticate``, ``handle`` and
+    ``airflow_connection``."""
 
     name = "erp"
 
@@ -80,16 +82,18 @@ class EmulatedApi:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    # -- to implement -------------------------------------------------------------------
+    # -- what each ERP's module implements ------------------------------------------------
+    @abc.abstractmethod
     def authenticate(self, request: EmuRequest) -> bool:
-        raise NotImplementedError
+        """Whether the request carries credentials this API accepts."""
 
+    @abc.abstractmethod
     def handle(self, request: EmuRequest) -> EmuResponse:
-        raise NotImplementedError
+        """Answer an authenticated request as the real API would."""
 
+    @abc.abstractmethod
     def airflow_connection(self) -> dict[str, Any]:
         """An Airflow connection (``AIRFLOW_CONN_<ID>`` JSON form) that this API accepts."""
-        raise NotImplementedError
 
     # -- recording ----------------------------------------------------------------------
     def record(self, request: EmuRequest, what: str, payload: Any) -> Path:
