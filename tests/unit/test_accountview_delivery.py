@@ -389,10 +389,10 @@ def test_another_company_is_refused_for_the_whole_chunk(shop: Shop, monkeypatch:
         shop.send("1")
 
 
-def test_an_undefined_connection_is_a_settings_error(shop: Shop) -> None:
+def test_an_undefined_connection_hands_the_chunk_back(shop: Shop) -> None:
     shop.conn_id = "av_not_defined_anywhere"
     shop.load([order("1", ref(), 1)])
-    with pytest.raises(SettingsError, match=r"connection av_not_defined_anywhere of administration .* is not defined"):
+    with pytest.raises(ConnectionLost, match=r"connection av_not_defined_anywhere of administration .* is not defined"):
         shop.send("1")
 
 

@@ -228,8 +228,8 @@ def test_the_sbm_id_travels_as_its_header_and_not_under_its_extra_name(connect: 
         http.close()
 
 
-def test_a_missing_connection_fails_the_chunk_naming_it() -> None:
-    with pytest.raises(SettingsError, match=r"Airflow connection spector_nowhere of administration .* is not defined"):
+def test_an_undefined_connection_hands_the_chunk_back() -> None:
+    with pytest.raises(ConnectionLost, match=r"Airflow connection spector_nowhere of administration .* is not defined"):
         delivery.open_api_session(_admin("spector_nowhere"))
 
 

@@ -422,9 +422,10 @@ def test_connection_auth_problems_fail_every_order_naming_them(
         send_all(sqlite_engine, [orders["1"]])
 
 
-def test_an_undefined_connection_is_a_settings_error(sqlite_engine) -> None:
+def test_an_undefined_connection_hands_the_chunk_back(sqlite_engine) -> None:
     orders = load(sqlite_engine, "styleman_nowhere", [sm_order("1")])
-    with pytest.raises(SettingsError, match=r"Airflow connection styleman_nowhere of administration .* is not defined"):
+    undefined = r"Airflow connection styleman_nowhere of administration .* is not defined"
+    with pytest.raises(ConnectionLost, match=undefined):
         send_all(sqlite_engine, [orders["1"]])
 
 

@@ -170,9 +170,9 @@ def create_once(
 def session_for(administration: Any, erp: str, **options: Any) -> ApiSession:
     """The chunk's session to an administration's ERP API (``options`` go to ``ApiSession``).
 
-    A missing connection is the administration's configuration, not a passing fault: every
-    order of the chunk fails naming the connection to define, and goes once it is fixed
-    (a reload of the order or a clear of the task).
+    An administration that names no connection is its data: every order fails for good, naming
+    it. A named connection that Airflow does not know is fixed in Airflow, not in the orders: the
+    chunk is handed back (the task fails, naming the connection) and goes once it is defined.
     """
     from airflow.exceptions import AirflowNotFoundException
 
@@ -182,5 +182,5 @@ def session_for(administration: Any, erp: str, **options: Any) -> ApiSession:
     try:
         return ApiSession(conn_id, **options)
     except AirflowNotFoundException:
-        raise SettingsError(f"Airflow connection {conn_id} of administration {administration.code} "
-                            f"is not defined ({erp})") from None
+        raise ConnectionLost(f"Airflow connection {conn_id} of administration {administration.code} "
+                             f"is not defined ({erp})") from None
