@@ -3,7 +3,9 @@
 Each file is written under a temporary name (``.<name>.part``: hidden, and not matching the
 ERP's ``*.xml`` / ``*.csv`` poller) and then renamed onto its final name, replacing an older
 copy. The temporary name is fixed per file, so a retry after a cut connection overwrites the
-stale partial instead of leaving another one behind.
+stale partial instead of leaving another one behind; when a partial's order got a new number
+(Reflecta resets it after a failed upload), opening the drop later sweeps temporary files
+older than an hour (``stale_part_seconds``), which no running upload can still own.
 
 One ``FileDrop`` is one transport connection: a chunk opens it once and puts all its files.
 What can go wrong is reported in the two kinds the export needs: ``ConnectionLost`` (the
@@ -14,11 +16,13 @@ issued: the ERP may have the file, so the order keeps its file name for the retr
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import ftplib
 import io
 import logging
 import posixpath
+import time
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -26,6 +30,8 @@ from backoffice_export.errors import ConnectionLost, DeliveryError
 
 log = logging.getLogger(__name__)
 DATA_TIMEOUT = 30.0  # seconds an SFTP operation may wait for the server (extra "timeout")
+# A temporary file this old is a leftover of a cut upload, not one in progress (extra "stale_part_seconds").
+STALE_PART_SECONDS = 3600.0
 
 
 class FileDrop(Protocol):
@@ -35,6 +41,8 @@ class FileDrop(Protocol):
         """Upload ``data`` as ``name`` in the drop folder; return the final remote path."""
 
     def exists(self, name: str) -> bool: ...
+
+    def sweep_stale_parts(self, older_than: float) -> list[str]: ...
 
 
 def _describe(conn: Any, scheme: str, folder: str) -> str:
@@ -66,6 +74,17 @@ class _SftpDrop:
     def exists(self, name: str) -> bool:
         return bool(self.hook.path_exists(posixpath.join(self.folder, name)))
 
+    def sweep_stale_parts(self, older_than: float) -> list[str]:
+        """Delete temporary files a cut upload left behind (``.<name>.part`` older than that many
+        seconds: younger ones may belong to a chunk uploading right now)."""
+        now, removed = time.time(), []
+        for entry in self.client.listdir_attr(self.folder):
+            if _is_part(entry.filename) and now - (entry.st_mtime or now) >= older_than:
+                with contextlib.suppress(OSError):
+                    self.client.remove(posixpath.join(self.folder, entry.filename))
+                    removed.append(entry.filename)
+        return removed
+
     def put(self, name: str, data: bytes) -> str:
         final = posixpath.join(self.folder, name)
         temp = posixpath.join(self.folder, f".{name}.part")
@@ -95,6 +114,22 @@ class _FtpDrop:
             path = posixpath.join(path, part)
             with contextlib.suppress(ftplib.error_perm):
                 conn.mkd(path)
+
+    def sweep_stale_parts(self, older_than: float) -> list[str]:
+        """As for SFTP; modification times come from MLSD."""
+        now, removed = time.time(), []
+        try:
+            entries = list(self.hook.get_conn().mlsd(self.folder, facts=["modify", "type"]))
+        except ftplib.error_perm:
+            return removed  # a server without MLSD: the fixed temporary name still limits leftovers
+        for name, facts in entries:
+            modified = facts.get("modify")
+            age = now - calendar.timegm(time.strptime(modified[:14], "%Y%m%d%H%M%S")) if modified else 0.0
+            if facts.get("type") == "file" and _is_part(name) and age >= older_than:
+                with contextlib.suppress(ftplib.Error):
+                    self.hook.delete_file(posixpath.join(self.folder, name))
+                    removed.append(name)
+        return removed
 
     def exists(self, name: str) -> bool:
         try:
@@ -131,6 +166,18 @@ class _FtpDrop:
         return final
 
 
+def _is_part(name: str) -> bool:
+    """Our temporary names only: a final name never starts with a dot (``safe_path_part``)."""
+    return name.startswith(".") and name.endswith(".part") and len(name) > 6
+
+
+def _sweep(drop: Any, older_than: float) -> None:
+    removed = drop.sweep_stale_parts(older_than)
+    if removed:
+        log.warning("%s: removed %d temporary files left by cut uploads: %s", drop.destination, len(removed),
+                    ", ".join(removed))
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if isinstance(exc, OSError) and text else f"{type(exc).__name__}: {text}".rstrip(": ")
@@ -155,6 +202,7 @@ def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
     conn = BaseHook.get_connection(conn_id)
     kind = (conn.conn_type or "").lower()
     folder = _folder(conn.schema, subfolder)
+    stale_after = float(conn.extra_dejson.get("stale_part_seconds", STALE_PART_SECONDS))
     if kind in {"sftp", "ssh"}:
         from airflow.providers.sftp.hooks.sftp import SFTPHook
 
@@ -166,6 +214,7 @@ def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
                 client = stack.enter_context(hook.get_managed_conn())
                 timeout = float(conn.extra_dejson.get("timeout", DATA_TIMEOUT))
                 drop: FileDrop = _SftpDrop(hook, client, folder, destination, timeout)
+                _sweep(drop, stale_after)
             except Exception as exc:
                 raise ConnectionLost(f"cannot connect to {destination}: {_ssh_reason(exc)}") from exc
             yield drop
@@ -178,6 +227,7 @@ def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
         destination = _describe(conn, "ftps" if tls else "ftp", folder)
         try:
             drop = _FtpDrop(ftp_hook, folder, destination)
+            _sweep(drop, stale_after)
         except (ftplib.Error, OSError, EOFError) as exc:
             raise ConnectionLost(f"cannot connect to {destination}: {_reason(exc)}") from exc
         try:
