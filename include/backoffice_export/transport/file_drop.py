@@ -172,7 +172,12 @@ def _is_part(name: str) -> bool:
 
 
 def _sweep(drop: Any, older_than: float) -> None:
-    removed = drop.sweep_stale_parts(older_than)
+    """Best effort: a listing can fail while other chunks rename files in the same folder."""
+    try:
+        removed = drop.sweep_stale_parts(older_than)
+    except (OSError, EOFError, ftplib.Error) as exc:
+        log.info("%s: temporary files not swept this time: %s", drop.destination, _reason(exc))
+        return
     if removed:
         log.warning("%s: removed %d temporary files left by cut uploads: %s", drop.destination, len(removed),
                     ", ".join(removed))
