@@ -9,16 +9,23 @@ from lxml import etree
 from backoffice_export import export_state
 
 
-def reflecta_orders_in_folder(files: dict[str, bytes], folder: str) -> dict[str, list[str]]:
-    """Customer code (one customer per order in these tests) -> the WebOrderNr of each file."""
+def _orders_in_folder(files: dict[str, bytes], prefix: str, number_tag: str) -> dict[str, list[str]]:
+    """Customer code (one customer per order in these tests) -> the order number of each XML file."""
     found: dict[str, list[str]] = defaultdict(list)
-    prefix = f"{folder}/orders/"
     for path, data in files.items():
-        if not path.startswith(prefix) or not path.endswith(".xml"):
-            continue
-        root = etree.fromstring(data)
-        found[root.findtext("OrderHeader/CustomerCode")].append(root.findtext("OrderHeader/WebOrderNr"))
+        if path.startswith(prefix) and path.endswith(".xml"):
+            header = etree.fromstring(data).find("OrderHeader")
+            found[header.findtext("CustomerCode")].append(header.findtext(number_tag))
     return found
+
+
+def reflecta_orders_in_folder(files: dict[str, bytes], folder: str) -> dict[str, list[str]]:
+    return _orders_in_folder(files, f"{folder}/orders/", "WebOrderNr")
+
+
+def ezxml_orders_in_folder(files: dict[str, bytes], folder: str) -> dict[str, list[str]]:
+    """EzXml default XML, in the export folder."""
+    return _orders_in_folder(files, f"{folder}/export/", "OrderNr")
 
 
 def judge(engine, administration: str, erp: dict[str, list[str]], customer_of: dict[str, str]) -> tuple[int, int, int]:
@@ -39,14 +46,3 @@ def judge(engine, administration: str, erp: dict[str, list[str]], customer_of: d
             inconsistent += 1
     return lost, duplicated, inconsistent
 
-
-def ezxml_orders_in_folder(files: dict[str, bytes], folder: str) -> dict[str, list[str]]:
-    """EzXml default XML: customer code -> the OrderNr of each file in the export folder."""
-    found: dict[str, list[str]] = defaultdict(list)
-    prefix = f"{folder}/export/"
-    for path, data in files.items():
-        if not path.startswith(prefix) or not path.endswith(".xml"):
-            continue
-        root = etree.fromstring(data)
-        found[root.findtext("OrderHeader/CustomerCode")].append(root.findtext("OrderHeader/OrderNr"))
-    return found
