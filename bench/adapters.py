@@ -24,33 +24,26 @@ import sqlalchemy as sa
 from backoffice_export import repository
 from backoffice_export.connectors import get_connector
 from bench.generate import Target
-
-USER = "app4sales"
+from bench.servers import EZXML_FORMATS, RemoteSandboxes
 
 
 def _bind(conn_id: str, conn: dict[str, Any]) -> None:
     os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
 
 
-def targets(sandboxes: Any) -> list[Target]:
-    """Every connector that is built, and each of EzXml's three formats."""
-    chosen: list[Target] = []
-    _bind("bench_reflecta", sandboxes.airflow_connection("sftp", USER, "bench-reflecta"))
-    chosen.append(Target("reflecta", "reflecta", "bench_reflecta", {"CompanyCode": "01"}))
-    if get_connector("ezxml") is not None:
-        for fmt in ("Default", "CSV", "Reflecta"):
-            conn_id = f"bench_ezxml_{fmt.lower()}"
-            _bind(conn_id, sandboxes.airflow_connection("ftps", USER, f"bench-ezxml-{fmt.lower()}"))
-            settings = {"OrderFormat": fmt}
-            if fmt == "Reflecta":
-                settings.update({"ReflectaProviderCode": "A4S", "ReflectaCompanyCode": "01",
-                                 "ReflectaDeliveryTermCode": "DAP"})
-            chosen.append(Target(f"ezxml-{fmt.lower()}", "ezxml", conn_id, settings))
+def targets(servers: RemoteSandboxes) -> list[Target]:
+    """Every connector, and each of EzXml's three formats, bound to the server process's connections."""
+    for conn_id, conn in servers.connections.items():
+        _bind(conn_id, conn)
+    chosen = [Target("reflecta", "reflecta", "bench_reflecta", {"CompanyCode": "01"})]
+    for fmt in EZXML_FORMATS:
+        settings: dict[str, Any] = {"OrderFormat": fmt}
+        if fmt == "Reflecta":
+            settings.update({"ReflectaProviderCode": "A4S", "ReflectaCompanyCode": "01",
+                             "ReflectaDeliveryTermCode": "DAP"})
+        chosen.append(Target(f"ezxml-{fmt.lower()}", "ezxml", f"bench_ezxml_{fmt.lower()}", settings))
     for connector, settings in HTTP_SETTINGS.items():
-        if get_connector(connector) is not None and connector in sandboxes.apis:
-            conn_id = f"bench_{connector}"
-            _bind(conn_id, sandboxes.apis[connector].airflow_connection())
-            chosen.append(Target(connector, connector, conn_id, settings))
+        chosen.append(Target(connector, connector, f"bench_{connector}", settings))
     return chosen
 
 
@@ -112,14 +105,14 @@ def mapping_rates(engine: sa.Engine, chosen: list[Target], chunk: int = 500) -> 
 
 # -- the floor ----------------------------------------------------------------------------------
 
-def _sftp_floor(sandboxes: Any, files: list[tuple[str, bytes]]) -> float:
+def _sftp_floor(conn: dict[str, Any], files: list[tuple[str, bytes]]) -> float:
     import paramiko
 
     client = paramiko.SSHClient()
-    key_type, key_data = sandboxes.sftp.host_key_line.split()[:2]
-    client.get_host_keys().add(f"[127.0.0.1]:{sandboxes.sftp.port}", key_type,
+    key_type, key_data = conn["extra"]["host_key"].split()[:2]
+    client.get_host_keys().add(f"[{conn['host']}]:{conn['port']}", key_type,
                                paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
-    client.connect("127.0.0.1", sandboxes.sftp.port, USER, sandboxes.password("sftp"), look_for_keys=False,
+    client.connect(conn["host"], conn["port"], conn["login"], conn["password"], look_for_keys=False,
                    allow_agent=False)
     sftp = client.open_sftp()
     with contextlib.suppress(OSError):
@@ -133,32 +126,32 @@ def _sftp_floor(sandboxes: Any, files: list[tuple[str, bytes]]) -> float:
     return elapsed
 
 
-def _ftps_floor(sandboxes: Any, files: list[tuple[str, bytes]]) -> float:
+def _ftps_floor(conn: dict[str, Any], files: list[tuple[str, bytes]]) -> float:
     import ftplib
     import ssl
 
-    context = ssl.create_default_context(cafile=str(sandboxes.tls.ca_file))
+    context = ssl.create_default_context(cafile=conn["extra"]["ca_file"])
     ftp = ftplib.FTP_TLS(context=context, timeout=30)  # noqa: S321
-    ftp.connect("127.0.0.1", sandboxes.ftp.port)
-    ftp.login(USER, sandboxes.password("ftps"))
+    ftp.connect(conn["host"], conn["port"])
+    ftp.login(conn["login"], conn["password"])
     ftp.prot_p()
     with contextlib.suppress(ftplib.error_perm):
         ftp.mkd("floor")
     began = time.perf_counter()
     for name, data in files:
-        ftp.storbinary(f"STOR floor/.{name}.part", io.BytesIO(data))
+        ftp.storbinary(f"STOR floor/.{name}.part", io.BytesIO(data), max(len(data), 8192))  # as file_drop does
         ftp.rename(f"floor/.{name}.part", f"floor/{name}")
     elapsed = time.perf_counter() - began
     ftp.quit()
     return elapsed
 
 
-def _received(sandboxes: Any, kind: str, folder: str) -> list[tuple[str, bytes]]:
-    return [(Path(path).name, data) for path, data in sandboxes.received_files(kind).items()
+def _received(servers: RemoteSandboxes, kind: str, folder: str) -> list[tuple[str, bytes]]:
+    return [(Path(path).name, data) for path, data in servers.received_files(kind).items()
             if path.startswith(f"{folder}/") and not Path(path).name.startswith(".")]
 
 
-def floor_rates(sandboxes: Any, chosen: list[Target], root: Path, engine: sa.Engine) -> dict[str, float]:
+def floor_rates(servers: RemoteSandboxes, chosen: list[Target], engine: sa.Engine) -> dict[str, float]:
     """Orders per second when the same payloads go out through a bare client loop."""
     from bench import http_adapters
 
@@ -166,15 +159,15 @@ def floor_rates(sandboxes: Any, chosen: list[Target], root: Path, engine: sa.Eng
     counted: dict[str, int] = {}
     for target in chosen:
         if target.connector == "reflecta":
-            files = _received(sandboxes, "sftp", "bench-reflecta/orders")
-            elapsed, count = _sftp_floor(sandboxes, files), len(files)
+            files = _received(servers, "sftp", "bench-reflecta/orders")
+            elapsed, count = _sftp_floor(servers.connections[target.connection_id], files), len(files)
         elif target.connector == "ezxml":
-            files = _received(sandboxes, "ftps", f"bench-{target.name}/export")
-            elapsed, count = _ftps_floor(sandboxes, files), len(files)
+            files = _received(servers, "ftps", f"bench-{target.name}/export")
+            elapsed, count = _ftps_floor(servers.connections[target.connection_id], files), len(files)
         else:
             build = _mapper(target.connector, get_connector(target.connector).parse_settings(target.settings))
             payloads = [build(order) for order in _orders_of(engine, target)]
-            measured = http_adapters.floor(target.connector, payloads, root)
+            measured = http_adapters.floor(target.connector, payloads, servers.floor[target.connector])
             if measured is None:
                 continue
             elapsed, count = measured, len(payloads)

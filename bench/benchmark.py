@@ -4,7 +4,8 @@
 
 One run prints:
 - orders per second end to end, overall and per connector (a real ``dag.test()`` run of
-  ``send_orders_to_backoffice`` against the loopback sandboxes and ERP emulators);
+  ``send_orders_to_backoffice`` against the loopback sandboxes and ERP emulators, which run in a
+  process of their own as a real ERP would: ``servers``);
 - the floor: the same payloads delivered to the same servers by a bare loop over the same client
   libraries on one reused connection, no Airflow, no database; and pipeline / floor;
 - mapping and serialisation alone, orders per second per connector;
@@ -41,12 +42,6 @@ def _environment(root: Path) -> None:
     os.environ["AIRFLOW_CONN_APP4SALES_DB"] = json.dumps({"conn_type": "sqlite", "host": str(root / "app4sales.db")})
 
 
-def _targets(sandboxes) -> list:
-    from bench.adapters import targets
-
-    return targets(sandboxes)
-
-
 def run(orders: int, chunk_size: int, memory_scale: int, root: Path) -> None:
     if root.exists():
         shutil.rmtree(root)
@@ -57,17 +52,17 @@ def run(orders: int, chunk_size: int, memory_scale: int, root: Path) -> None:
     from airflow.utils import db
 
     from backoffice_export.db.engine import create_engine, create_schema, engine_for_connection
-    from backoffice_export.sandbox import Sandboxes
     from bench import adapters, figures
     from bench.generate import generate
+    from bench.servers import RemoteSandboxes
 
     db.initdb()
     engine = engine_for_connection("app4sales_db")
     create_schema(engine)
     report = figures.Report(orders=orders, chunk_size=chunk_size)
 
-    with Sandboxes(root / "sandbox", "app4sales") as sandboxes:
-        targets = adapters.targets(sandboxes)
+    with RemoteSandboxes(root / "servers") as servers:
+        targets = adapters.targets(servers)
         started = time.perf_counter()
         per_target = generate(engine, targets, orders)
         report.note(f"generated {orders} orders x ~20 lines over {len(targets)} targets "
@@ -80,7 +75,7 @@ def run(orders: int, chunk_size: int, memory_scale: int, root: Path) -> None:
         report.collect_run(dag_run, engine, targets, per_target)
 
         report.mapping = adapters.mapping_rates(engine, targets)
-        report.floor = adapters.floor_rates(sandboxes, targets, root, engine)
+        report.floor = adapters.floor_rates(servers, targets, engine)
         report.dag_processing = figures.dag_processing_seconds()
         report.memory[orders] = figures.task_memory(engine, chunk_size)
 
@@ -89,8 +84,8 @@ def run(orders: int, chunk_size: int, memory_scale: int, root: Path) -> None:
         scale_root.mkdir()
         engine = create_engine(f"sqlite:///{scale_root / 'app4sales.db'}")
         create_schema(engine)
-        with Sandboxes(scale_root / "sandbox", "app4sales") as sandboxes:
-            targets = adapters.targets(sandboxes)
+        with RemoteSandboxes(scale_root / "servers") as servers:
+            targets = adapters.targets(servers)
             generate(engine, targets, memory_scale)
             report.memory[memory_scale] = figures.task_memory(engine, chunk_size, database=scale_root / "app4sales.db",
                                                               connections=dict(os.environ))

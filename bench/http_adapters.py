@@ -2,7 +2,8 @@
 
 Mapping alone is each connector's own pure mapping and serialisation (and its validation, where
 the connector validates before sending). The HTTP floor sends the same request bodies
-(built by that mapping, before the clock starts) to a fresh emulator of the same API, with a
+(built by that mapping, before the clock starts) to a fresh emulator of the same API (in the
+benchmark's server process, ``servers``), with a
 bare ``requests.Session`` (one keep-alive connection) carrying the same credentials.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -85,65 +85,63 @@ def mapper(connector: str, settings: Any) -> Callable[[Any], Any] | None:
     return make(settings) if make else None
 
 
-def _spector_floor(payloads: list[Any], root: Path) -> float:
+def _url(conn: dict[str, Any], path: str) -> str:
+    return f"{conn['schema']}://{conn['host']}:{conn['port']}/{path.lstrip('/')}"
+
+
+def _spector_floor(payloads: list[Any], conn: dict[str, Any]) -> float:
     from backoffice_export.connectors.spector import api as spector
-    from backoffice_export.sandbox.spector_api import Api
 
-    with Api(root / "floor") as fresh:
-        session = requests.Session()
-        session.auth = (fresh.api_user, fresh.api_key)
-        session.headers.update({spector.SBM_HEADER: fresh.default_company,
-                                spector.INTEGRATION_HEADER: fresh.integration_token,
-                                "Content-Type": "application/json"})
-        url = f"{fresh.base_url}/{spector.ORDERS_PATH}"
-        began = time.perf_counter()
-        for body in payloads:
-            session.post(url, data=body, timeout=30).raise_for_status()
-        return time.perf_counter() - began
+    session = requests.Session()
+    session.auth = (conn["login"], conn["password"])
+    session.headers.update({spector.SBM_HEADER: conn["extra"][spector.SBM_EXTRA],
+                            spector.INTEGRATION_HEADER: conn["extra"][spector.INTEGRATION_HEADER],
+                            "Content-Type": "application/json"})
+    url = _url(conn, spector.ORDERS_PATH)
+    began = time.perf_counter()
+    for body in payloads:
+        session.post(url, data=body, timeout=30).raise_for_status()
+    return time.perf_counter() - began
 
 
-def _styleman_floor(payloads: list[Any], root: Path) -> float:
-    from backoffice_export.sandbox.styleman_api import Api
-
-    with Api(root / "floor") as fresh:
-        session = requests.Session()
-        session.auth = (fresh.basic_user, fresh.basic_password)
-        session.headers["Content-Type"] = "application/json"
-        url = f"{fresh.base_url}/api/v1/Orders"
-        began = time.perf_counter()
-        for body in payloads:
-            session.post(url, data=body, timeout=30).raise_for_status()
-        return time.perf_counter() - began
+def _styleman_floor(payloads: list[Any], conn: dict[str, Any]) -> float:
+    session = requests.Session()
+    session.auth = (conn["login"], conn["password"])
+    session.headers["Content-Type"] = "application/json"
+    url = _url(conn, "api/v1/Orders")
+    began = time.perf_counter()
+    for body in payloads:
+        session.post(url, data=body, timeout=30).raise_for_status()
+    return time.perf_counter() - began
 
 
-def _accountview_floor(payloads: list[list[bytes]], root: Path) -> float:
+def _accountview_floor(payloads: list[list[bytes]], conn: dict[str, Any]) -> float:
     """POST each order's first batch, then PUT its later batches, with one bearer token."""
     from backoffice_export.connectors.accountview.envelope import DATA_PATH, TOKEN_PATH
-    from backoffice_export.sandbox.accountview_api import Api
 
-    with Api(root / "floor") as fresh:
-        session = requests.Session()
-        token = session.post(f"{fresh.base_url}/{TOKEN_PATH}", data={
-            "grant_type": "refresh_token", "refresh_token": fresh.refresh_token, "client_id": fresh.client_id,
-            "client_secret": fresh.client_secret}, timeout=30).json()["access_token"]
-        session.headers.update({"Authorization": f"Bearer {token}", "x-company": fresh.company_id,
-                                "Content-Type": "application/json"})
-        url = f"{fresh.base_url}/{DATA_PATH}"
-        began = time.perf_counter()
-        for first, *later in payloads:
-            reply = session.post(url, data=first, timeout=30)
-            reply.raise_for_status()
-            number = str(reply.json()["SO_HDR"][0]["ORD_NR"]).encode()
-            for body in later:
-                session.put(url, data=body.replace(ORDER_NR_PLACEHOLDER, number), timeout=30).raise_for_status()
-        return time.perf_counter() - began
+    session = requests.Session()
+    token = session.post(_url(conn, TOKEN_PATH), data={
+        "grant_type": "refresh_token", "refresh_token": conn["extra"]["refresh_token"], "client_id": conn["login"],
+        "client_secret": conn["password"]}, timeout=30).json()["access_token"]
+    session.headers.update({"Authorization": f"Bearer {token}", "x-company": conn["extra"]["x-company"],
+                            "Content-Type": "application/json"})
+    url = _url(conn, DATA_PATH)
+    began = time.perf_counter()
+    for first, *later in payloads:
+        reply = session.post(url, data=first, timeout=30)
+        reply.raise_for_status()
+        number = str(reply.json()["SO_HDR"][0]["ORD_NR"]).encode()
+        for body in later:
+            session.put(url, data=body.replace(ORDER_NR_PLACEHOLDER, number), timeout=30).raise_for_status()
+    return time.perf_counter() - began
 
 
-FLOORS: dict[str, Callable[[Any, Path], tuple[float, int]]] = {
+FLOORS: dict[str, Callable[[Any, dict[str, Any]], float]] = {
     "spector": _spector_floor, "styleman": _styleman_floor, "accountview": _accountview_floor}
 
 
-def floor(connector: str, payloads: list[Any], root: Path) -> float | None:
-    """Seconds a bare client loop takes to deliver ``payloads`` (built by ``mapper``)."""
+def floor(connector: str, payloads: list[Any], conn: dict[str, Any]) -> float | None:
+    """Seconds a bare client loop takes to deliver ``payloads`` (built by ``mapper``) to the
+    untouched floor emulator that ``conn`` reaches."""
     measure = FLOORS.get(connector)
-    return measure(payloads, root) if measure else None
+    return measure(payloads, conn) if measure else None

@@ -1,13 +1,16 @@
 """The three steps the export DAG runs: plan chunks, send a chunk, summarise.
 
 Only order ids travel between tasks (XCom stays a few bytes per order); each chunk task reads
-its orders from the order database itself, claims them, and writes every outcome back as soon
-as it is known, so a task killed mid-chunk loses at most the order in flight.
+its orders from the order database itself a slice at a time (``order_turns``), claims them,
+builds and delivers each in order, and writes the outcomes back: failures at once, deliveries a
+small batch at a time (``_SentRecorder``). A task killed mid-chunk loses nothing: what it had
+delivered but not yet recorded is claimed again by the retry, which checks at the ERP first.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,9 +20,12 @@ import sqlalchemy as sa
 
 from backoffice_export import config, export_state, repository
 from backoffice_export.connectors import CONNECTORS, get_connector
+from backoffice_export.connectors.base import Sent
 from backoffice_export.db import schema as s
 from backoffice_export.errors import ConnectionLost, DeliveryError, OrderDataError, SettingsError
 from backoffice_export.export_state import ClaimOwner
+from backoffice_export.model import OrderHead
+from backoffice_export.order_turns import turns
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +86,7 @@ def send_chunk(
     *,
     reexport_pass: str | None = None,
 ) -> ChunkResult:
-    """Claim, map and deliver one chunk; every outcome is written back as it happens.
+    """Claim, build and deliver one chunk, in order, and write every outcome back.
 
     ``reexport_pass``: this chunk belongs to a re-export, so sent orders go again, once per pass.
     """
@@ -92,12 +98,13 @@ def send_chunk(
                  result.skipped, len(order_ids))
     if not claimed:
         return result
-    orders = repository.load_orders(engine, claimed)
-    administration = orders[0].administration
+    heads = repository.order_heads(engine, claimed)
+    administration = repository.administration(engine, heads[0].administration_id)
     connector = get_connector(administration.connector)
+    by_id = {head.id: head for head in heads}
 
-    def fail(order_id: int, label: str, message: str, *, retryable: bool) -> None:
-        text = f"{label}: {message}"
+    def fail(order_id: int, message: str, *, retryable: bool) -> None:
+        text = f"{by_id[order_id].label}: {message}"
         export_state.mark_failed(engine, order_id, owner, error=text, retryable=retryable)
         result.errors.append(text)
         if retryable:
@@ -114,63 +121,98 @@ def send_chunk(
     try:
         settings = connector.parse_settings(administration.settings)
     except SettingsError as exc:
-        for order in orders:
-            fail(order.id, order.label, str(exc), retryable=False)
+        for head in heads:
+            fail(head.id, str(exc), retryable=False)
         return result
 
-    remaining = list(orders)
-    sent_log: list[str] = []
+    recorder = _SentRecorder(engine, owner, administration.code)
+    ids = [head.id for head in heads]
+    delivered = 0
     try:
         with connector.open_session(administration, settings, engine) as session:
             prepare = getattr(session, "prepare", None)
             if prepare is not None:  # chunk-wide work a connector does once, e.g. drawing order numbers
-                prepare(list(orders))
-            while remaining:
-                order = remaining[0]
+                prepare(heads)
+            for turn in turns(lambda some: repository.load_orders(engine, some), session.build, ids):
+                if turn.fatal:
+                    raise turn.error  # type: ignore[misc]
                 try:
-                    sent = session.send(order)
+                    sent = session.deliver(turn.order, turn.get())
                 except OrderDataError as exc:
-                    fail(order.id, order.label, str(exc), retryable=False)
+                    fail(turn.order_id, str(exc), retryable=False)
                 except ConnectionLost:
                     raise
                 except DeliveryError as exc:
-                    fail(order.id, order.label, str(exc), retryable=exc.retryable)
+                    fail(turn.order_id, str(exc), retryable=exc.retryable)
                 except Exception as exc:  # a bug must not take the rest of the chunk down with it
-                    log.exception("%s: unexpected error", order.label)
-                    fail(order.id, order.label, f"ERROR_Unhandled: {type(exc).__name__}: {exc}", retryable=False)
+                    log.exception("%s: unexpected error", by_id[turn.order_id].label)
+                    fail(turn.order_id, f"ERROR_Unhandled: {type(exc).__name__}: {exc}", retryable=False)
                 else:
-                    export_state.mark_sent(engine, order.id, owner, backoffice_order_nr=sent.backoffice_order_nr,
-                                           destination=sent.destination,
-                                           write_back_order_nr=sent.write_back_order_nr)
+                    recorder.add(by_id[turn.order_id], sent)
                     result.sent += 1
-                    sent_log.append(f"{order.internal_order_nr} as {sent.backoffice_order_nr}")
-                    if len(sent_log) >= SENT_LOG_BATCH:
-                        _log_sent(administration.code, sent_log)
-                remaining.pop(0)
+                delivered += 1
     except SettingsError as exc:
-        for order in remaining:
-            fail(order.id, order.label, str(exc), retryable=False)
+        recorder.flush()
+        for order_id in ids[delivered:]:
+            fail(order_id, str(exc), retryable=False)
     except ConnectionLost as exc:
-        _log_sent(administration.code, sent_log)
+        recorder.flush()
+        remaining = ids[delivered:]
         if remaining:
-            fail(remaining[0].id, remaining[0].label, str(exc), retryable=True)
-            rest = [o.id for o in remaining[1:]]
-            export_state.release(engine, rest, owner, reason=f"not sent yet: {exc}")
-            result.left_for_retry += len(rest)
-    _log_sent(administration.code, sent_log)
+            fail(remaining[0], str(exc), retryable=True)
+            export_state.release(engine, remaining[1:], owner, reason=f"not sent yet: {exc}")
+            result.left_for_retry += len(remaining) - 1
+    finally:
+        recorder.close()
     return result
 
 
-# Sent orders are logged a batch per line: one log call per order cost as much as sending it
-# over a fast link. Failures are always logged one by one, naming the order and the field.
-SENT_LOG_BATCH = 50
+class _SentRecorder:
+    """Records delivered orders a batch at a time, and logs them a line per batch.
+
+    One commit per order cost as much as sending it over a fast link. A batch is written when it
+    holds ``RECORD_BATCH`` orders or is ``RECORD_SECONDS`` old, and whenever the chunk stops, so
+    a task killed outright leaves at most one batch delivered but still claimed. Those orders
+    are not lost and do not go twice: the task's retry claims them again (attempts > 1), and
+    every connector then checks before it sends (a look-up at the ERP, or the same file name
+    and number, so an upload replaces the file instead of adding an order).
+    Failures are never batched: each is written and logged at once, naming the order and field.
+    """
+
+    def __init__(self, engine: sa.Engine, owner: ClaimOwner, administration: str) -> None:
+        self.engine, self.owner, self.administration = engine, owner, administration
+        self.pending: list[export_state.SentRecord] = []
+        self.labels: list[str] = []
+        self.since = time.monotonic()
+
+    def add(self, order: OrderHead, sent: Sent) -> None:
+        self.pending.append(export_state.SentRecord(order.id, sent.backoffice_order_nr, sent.destination,
+                                                    sent.write_back_order_nr))
+        self.labels.append(f"{order.internal_order_nr} as {sent.backoffice_order_nr}")
+        if len(self.pending) >= RECORD_BATCH or time.monotonic() - self.since >= RECORD_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            export_state.mark_sent_many(self.engine, self.owner, self.pending)
+            log.info("%s: sent %d orders (App4Sales number as backoffice number): %s", self.administration,
+                     len(self.labels), ", ".join(self.labels))
+            self.pending, self.labels = [], []
+        self.since = time.monotonic()
+
+    def close(self) -> None:
+        """Write what is left; if even that fails, say which orders went but are not recorded."""
+        try:
+            self.flush()
+        except Exception:
+            log.error("%s: %d orders reached the ERP but could not be recorded as sent: %s; the retry "
+                      "claims them again and checks at the ERP before sending", self.administration,
+                      len(self.labels), ", ".join(self.labels))
+            raise
 
 
-def _log_sent(administration: str, sent: list[str]) -> None:
-    if sent:
-        log.info("%s: sent %d orders (App4Sales number as backoffice number): %s", administration, len(sent),
-                 ", ".join(sent))
-        sent.clear()
+RECORD_BATCH = 50
+RECORD_SECONDS = 1.0
 
 
 class OrdersLeftForRetry(Exception):

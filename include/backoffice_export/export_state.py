@@ -132,18 +132,39 @@ def claim(
     return sorted(claimed)
 
 
+@dataclass(frozen=True)
+class SentRecord:
+    """One delivered order, waiting to be recorded with others of its chunk."""
+
+    order_id: int
+    backoffice_order_nr: str | None
+    destination: str | None
+    write_back_order_nr: str | None = None
+
+
 def mark_sent(engine: sa.Engine, order_id: int, owner: ClaimOwner, *, backoffice_order_nr: str | None,
               destination: str | None, write_back_order_nr: str | None = None) -> None:
     """Record the order as sent; with ``write_back_order_nr`` the order gets that number too, atomically."""
+    mark_sent_many(engine, owner, [SentRecord(order_id, backoffice_order_nr, destination, write_back_order_nr)])
+
+
+def mark_sent_many(engine: sa.Engine, owner: ClaimOwner, records: Sequence[SentRecord]) -> None:
+    """Record several delivered orders in one transaction (each with its write-back, all or none)."""
+    if not records:
+        return
     now = utcnow()
+    numbers = [{"b_id": r.order_id, "b_nr": r.write_back_order_nr} for r in records
+               if r.write_back_order_nr is not None]
     with engine.begin() as conn:
-        if write_back_order_nr is not None:
-            conn.execute(sa.update(s.orders).where(s.orders.c.id == order_id).values(order_nr=write_back_order_nr))
+        if numbers:
+            conn.execute(sa.update(s.orders).where(s.orders.c.id == sa.bindparam("b_id"))
+                         .values(order_nr=sa.bindparam("b_nr")), numbers)
         conn.execute(
-            sa.update(t).where(t.c.order_id == order_id)
-            .values(state=SENT, backoffice_order_nr=backoffice_order_nr, destination=destination, error=None,
-                    retryable=False, sent_at=now, updated_at=now, claimed_by=None, claim_expires_at=None,
-                    **owner.columns())
+            sa.update(t).where(t.c.order_id == sa.bindparam("b_id"))
+            .values(state=SENT, backoffice_order_nr=sa.bindparam("b_nr"), destination=sa.bindparam("b_dest"),
+                    error=None, retryable=False, sent_at=now, updated_at=now, claimed_by=None,
+                    claim_expires_at=None, **owner.columns()),
+            [{"b_id": r.order_id, "b_nr": r.backoffice_order_nr, "b_dest": r.destination} for r in records],
         )
 
 

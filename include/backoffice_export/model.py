@@ -191,4 +191,24 @@ class Order:
     @property
     def label(self) -> str:
         """How logs and stored errors name the order: administration and App4Sales number."""
-        return f"order {self.internal_order_nr} ({self.administration.code})"
+        return order_label(self.internal_order_nr, self.administration.code)
+
+
+@dataclass(frozen=True)
+class OrderHead:
+    """What the runner knows of an order before it is loaded whole: enough to name it, number it
+    and record its outcome."""
+
+    id: int
+    internal_order_nr: str
+    order_nr: str | None
+    administration_id: int
+    administration_code: str
+
+    @property
+    def label(self) -> str:
+        return order_label(self.internal_order_nr, self.administration_code)
+
+
+def order_label(internal_order_nr: str, administration_code: str) -> str:
+    return f"order {internal_order_nr} ({administration_code})"

@@ -92,7 +92,8 @@ def test_one_file_per_order_named_after_its_number_and_the_number_written_back_a
     assert drop.order_nr_at_put == [None]  # not written back before the upload succeeded
     number = file_name.rsplit(".", 1)[0]
     assert (sent.backoffice_order_nr, sent.destination) == (number, f"{drop.destination}/{file_name}")
-    assert order_nr(sqlite_engine, order.id) == number
+    assert sent.write_back_order_nr == number  # the runner writes it back with the sent state
+    assert order_nr(sqlite_engine, order.id) is None
     assert (files_root / "ExportedOrders" / "EzShop" / file_name).read_bytes() == drop.files[file_name]
 
 
@@ -113,7 +114,7 @@ def test_a_failed_upload_is_retried_with_the_same_number_and_file_name(
     retried = repository.load_orders(sqlite_engine, [first.id])[0]
     sent = session(sqlite_engine, retried, drop, {}).send(retried)  # a later run, a new session
     assert drop.puts == ["Default1.xml", "Default2.xml", "Default1.xml"]
-    assert sent.backoffice_order_nr == "Default1" == order_nr(sqlite_engine, first.id)
+    assert sent.backoffice_order_nr == "Default1" == sent.write_back_order_nr
     assert key_settings.get(sqlite_engine, first.administration.id, ORDER_NR_KEY) == "2"
 
 

@@ -304,7 +304,7 @@ def numbering(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
 
     monkeypatch.setattr(delivery.key_settings, "next_value", next_value)
     monkeypatch.setattr(delivery.repository, "set_order_nr", set_order_nr)
-    monkeypatch.setattr(delivery, "write_export_copy", lambda app, name, data: events.append(("local", name)))
+    monkeypatch.setattr(delivery.ExportCopies, "write", lambda self, name, data: events.append(("local", name)))
     return events
 
 

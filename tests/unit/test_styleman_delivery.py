@@ -53,15 +53,19 @@ def load(engine: sa.Engine, conn_id: str, orders: list[dict[str, Any]], **settin
 
 
 def send_all(engine: sa.Engine, orders: list[Order]) -> list[Any]:
-    """Send orders in one session, as one chunk; each outcome is a Sent or the exception raised."""
+    """Send orders in one session, as one chunk; each outcome is a Sent or the exception raised.
+    The number is written back as the runner does when it records the order as sent."""
     administration = orders[0].administration
     outcomes: list[Any] = []
     with connector.open_session(administration, connector.parse_settings(administration.settings), engine) as session:
         for order in orders:
             try:
-                outcomes.append(session.send(order))
+                sent = session.send(order)
             except DeliveryError as exc:
                 outcomes.append(exc)
+            else:
+                outcomes.append(sent)
+                repository.set_order_nr(engine, order.id, sent.write_back_order_nr)
     return outcomes
 
 

@@ -28,8 +28,34 @@ class Sent:
 
 
 class Session(Protocol):
+    """One chunk's connection to the ERP, in two steps per order.
+
+    ``build`` makes everything the ERP will receive (mapping, validation, serialisation, the
+    numbers it needs) and must not touch the transport; it raises ``OrderDataError`` for bad
+    data. ``deliver`` hands what ``build`` made to the ERP and says how it went, raising
+    ``DeliveryError`` / ``ConnectionLost`` when it did not go. Kept apart so the data's problems
+    and the transport's are told apart, and so building can move off the transport's path.
+    """
+
+    def build(self, order: Order) -> Any: ...
+
+    def deliver(self, order: Order, built: Any) -> Sent: ...
+
     def send(self, order: Order) -> Sent:
-        """Deliver one order; raise OrderDataError or DeliveryError when it cannot go."""
+        """Both steps for one order (what the runner does, without building ahead)."""
+
+
+class BuildThenDeliver:
+    """``send`` for sessions that implement ``build`` and ``deliver``."""
+
+    def build(self, order: Order) -> Any:
+        raise NotImplementedError
+
+    def deliver(self, order: Order, built: Any) -> Sent:
+        raise NotImplementedError
+
+    def send(self, order: Order) -> Sent:
+        return self.deliver(order, self.build(order))
 
 
 class Connector(Protocol):

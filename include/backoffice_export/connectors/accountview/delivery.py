@@ -48,7 +48,7 @@ from backoffice_export.connectors.accountview import envelope, mapping
 from backoffice_export.connectors.accountview import settings as accountview_settings
 from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
 from backoffice_export.connectors.accountview.envelope import DATA_PATH, HEADER_TABLE, LINE_TABLE, ORDER_KEY, Table
-from backoffice_export.connectors.base import Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.errors import ConnectionLost, DeliveryError
 from backoffice_export.mapping import exact_json
 from backoffice_export.model import Administration, Order
@@ -83,7 +83,7 @@ class Progress:
         return cls(**{k: v for k, v in (value or {}).items() if k in known})
 
 
-class AccountViewSession:
+class AccountViewSession(BuildThenDeliver):
     def __init__(self, administration: Administration, settings: accountview_settings.AccountViewSettings,
                  engine: sa.Engine, api: ApiSession, auth: AccountViewAuth, *,
                  clock: Callable[[], datetime] = dutch_now, backoff: float | None = None) -> None:
@@ -94,8 +94,10 @@ class AccountViewSession:
         self._last_stamp: datetime | None = None
 
     # -- one order ----------------------------------------------------------------------
-    def send(self, order: Order) -> Sent:
-        tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
+    def build(self, order: Order) -> mapping.OrderTables:
+        return mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
+
+    def deliver(self, order: Order, tables: mapping.OrderTables) -> Sent:
         progress = self._progress(order)
         if progress.complete:
             log.info("%s: already in AccountView as order %s; not sending it again", order.label, progress.order_nr)

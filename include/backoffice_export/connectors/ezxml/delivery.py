@@ -17,7 +17,9 @@ Order of work, per order: a trial render with a stand-in number (bad data fails 
 number is drawn), numbers (reserved before the file is made), file (pure mapping, XSD-checked
 for XML), local copy (``[App4SalesFiles]/ExportedOrders/<App>/``, the record of what
 was handed over), upload, and only then the write-back of the number to ``orders.order_nr``
-(seed "Order Number Update": upon successful transmission). A data problem raises an
+(seed "Order Number Update": upon successful transmission), recorded with the sent state.
+The first steps up to the file are ``build`` (run a few orders ahead by the runner), the local
+copy and the upload are ``deliver``. A data problem raises an
 ``ERROR_Unhandled`` order error naming the field (``common.UnhandledOrderError``) before anything
 is uploaded; the chunk's other orders still go.
 """
@@ -32,8 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backoffice_export import repository
-from backoffice_export.connectors.base import Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.ezxml import csv_format, default_xml, reflecta_xml
 from backoffice_export.connectors.ezxml import settings as ezxml_settings
 from backoffice_export.connectors.ezxml.common import OrderNumbers, UnhandledOrderError
@@ -43,7 +44,7 @@ from backoffice_export.errors import OrderDataError, SettingsError
 from backoffice_export.mapping.text import safe_path_part
 from backoffice_export.model import Administration, Order
 from backoffice_export.transport.file_drop import FileDrop, open_file_drop
-from backoffice_export.transport.local_copy import write_export_copy
+from backoffice_export.transport.local_copy import ExportCopies
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,14 @@ LAYOUTS = {
 }
 
 
-class EzXmlSession:
+@dataclass(frozen=True)
+class EzXmlFile:
+    order_nr: str
+    file_name: str
+    data: bytes
+
+
+class EzXmlSession(BuildThenDeliver):
     def __init__(self, administration: Administration, settings: EzXmlSettings, engine: sa.Engine, drop: FileDrop,
                  clock: Callable[[], datetime] = datetime.now) -> None:
         self.administration, self.settings, self.engine, self.drop = administration, settings, engine, drop
@@ -68,6 +76,7 @@ class EzXmlSession:
         self.clock = clock
         self.layout = LAYOUTS[settings.OrderFormat]
         self.numbering = OrderNumbering(engine, administration.id, use_internal=settings.UseInternalOrdersAsWebOrderNr)
+        self.local_copy = ExportCopies(administration.application_name)
 
     def render(self, order: Order, numbers: OrderNumbers) -> bytes:
         if self.settings.OrderFormat is Format.CSV:
@@ -83,7 +92,7 @@ class EzXmlSession:
             return OrderNumbers(order.internal_order_nr, generated if self.layout.generated_always else None)
         return OrderNumbers(generated, generated)
 
-    def send(self, order: Order) -> Sent:
+    def build(self, order: Order) -> EzXmlFile:
         number_field = "Order.InternalOrderNr" if self.settings.UseInternalOrdersAsWebOrderNr else "Order.OrderNr"
         try:
             # An order whose data cannot go fails here, before it takes a number from the sequence,
@@ -92,15 +101,19 @@ class EzXmlSession:
             numbers = self.numbering.numbers_for(order, self.layout.order_type,
                                                  generated_always=self.layout.generated_always)
             file_name = f"{safe_path_part(numbers.order_nr, number_field)}.{self.layout.extension}"
-            data = self.render(order, numbers)
-            write_export_copy(self.administration.application_name, file_name, data)
+            return EzXmlFile(numbers.order_nr, file_name, self.render(order, numbers))
         except UnhandledOrderError:
             raise
         except OrderDataError as exc:
             raise UnhandledOrderError(exc.field, exc.message) from exc
-        self.drop.put(file_name, data)
-        repository.set_order_nr(self.engine, order.id, numbers.order_nr)
-        return Sent(backoffice_order_nr=numbers.order_nr, destination=f"{self.drop.destination}/{file_name}")
+
+    def deliver(self, order: Order, built: EzXmlFile) -> Sent:
+        self.local_copy.write(built.file_name, built.data)
+        self.drop.put(built.file_name, built.data)
+        # The number reaches orders.order_nr with the sent state, in one transaction (seed: upon
+        # successful transmission).
+        return Sent(backoffice_order_nr=built.order_nr, destination=f"{self.drop.destination}/{built.file_name}",
+                    write_back_order_nr=built.order_nr)
 
 
 class EzXmlConnector:

@@ -12,35 +12,44 @@ overwrites that same file instead of adding a second order under a new number.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from backoffice_export import key_settings, repository
-from backoffice_export.connectors.base import Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.reflecta import mapping
 from backoffice_export.connectors.reflecta import settings as reflecta_settings
 from backoffice_export.errors import DeliveryError, SettingsError
 from backoffice_export.mapping.text import safe_path_part
 from backoffice_export.mapping.xml import to_bytes, validate
-from backoffice_export.model import Administration, Order
+from backoffice_export.model import Administration, Order, OrderHead
 from backoffice_export.transport.file_drop import FileDrop, open_file_drop
-from backoffice_export.transport.local_copy import write_export_copy
+from backoffice_export.transport.local_copy import ExportCopies
 
 XSD = Path(__file__).with_name("reflecta_order.xsd")
 ORDER_NR_KEY = "Reflecta.LastOrderNr"
 REMOTE_SUBFOLDER = "orders"
 
 
-class ReflectaSession:
+@dataclass(frozen=True)
+class ReflectaFile:
+    order_nr: str
+    file_name: str
+    data: bytes
+
+
+class ReflectaSession(BuildThenDeliver):
     def __init__(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,
                  engine: sa.Engine, drop: FileDrop) -> None:
         self.administration, self.settings, self.engine, self.drop = administration, settings, engine, drop
         self.numbers: dict[int, str] = {}
+        self.local_copy = ExportCopies(administration.application_name)
 
-    def prepare(self, orders: list[Order]) -> None:
+    def prepare(self, orders: Sequence[OrderHead]) -> None:
         """Number every order of the chunk that has no number yet, in one step, before any is sent."""
         missing = [order.id for order in orders if not order.order_nr]
         drawn = key_settings.reserve(self.engine, self.administration.id, ORDER_NR_KEY, len(missing))
@@ -56,21 +65,23 @@ class ReflectaSession:
         repository.set_order_nr(self.engine, order.id, number)
         return number
 
-    def send(self, order: Order) -> Sent:
+    def build(self, order: Order) -> ReflectaFile:
         order_nr = self.order_nr(order)
         file_name = f"{safe_path_part(order_nr, 'Order.OrderNr')}.xml"
         root = mapping.build_order(order, self.settings, order_nr)
         validate(root, XSD)
-        data = to_bytes(root)
-        write_export_copy(self.administration.application_name, file_name, data)
+        return ReflectaFile(order_nr, file_name, to_bytes(root))
+
+    def deliver(self, order: Order, built: ReflectaFile) -> Sent:
+        self.local_copy.write(built.file_name, built.data)
         try:
-            self.drop.put(file_name, data)
+            self.drop.put(built.file_name, built.data)
         except DeliveryError as exc:
             if not exc.delivered_unknown:
                 repository.set_order_nr(self.engine, order.id, None)
                 self.numbers.pop(order.id, None)
             raise
-        return Sent(backoffice_order_nr=order_nr, destination=f"{self.drop.destination}/{file_name}")
+        return Sent(backoffice_order_nr=built.order_nr, destination=f"{self.drop.destination}/{built.file_name}")
 
 
 class ReflectaConnector:

@@ -35,7 +35,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backoffice_export.connectors.base import Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.spector import api, mapping, validation
 from backoffice_export.connectors.spector import settings as spector_settings
 from backoffice_export.errors import ConnectionLost, DeliveryError
@@ -47,16 +47,18 @@ log = logging.getLogger(__name__)
 GENERIC_ERROR = "Spector did not accept the order"
 
 
-class SpectorSession:
+class SpectorSession(BuildThenDeliver):
     def __init__(self, administration: Administration, settings: spector_settings.SpectorSettings,
                  engine: sa.Engine, http: ApiSession, *, today: date | None = None) -> None:
         self.administration, self.settings, self.engine, self.http = administration, settings, engine, http
         self.today = today
 
-    def send(self, order: Order) -> Sent:
+    def build(self, order: Order) -> bytes:
         payload = mapping.build_order(order, self.settings, self.today or date.today())
         validation.validate(payload)
-        body = exact_json.dumps(payload)
+        return exact_json.dumps(payload)
+
+    def deliver(self, order: Order, body: bytes) -> Sent:
         external = order.internal_order_nr
         order_no, found = create_once(
             lookup=lambda: self.find(external),

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,8 +43,7 @@ import requests
 import sqlalchemy as sa
 from urllib3.exceptions import LocationValueError
 
-from backoffice_export import repository
-from backoffice_export.connectors.base import Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.styleman import mapping
 from backoffice_export.connectors.styleman import settings as styleman_settings
 from backoffice_export.connectors.styleman.auth import CONSUMED_EXTRAS, StyleManAuth
@@ -57,24 +57,33 @@ ERROR = "ERROR: "  # the seed's Constants.Error.ERROR: how App4Sales recognises 
 NO_NUMBER = "No order number retrieved from backoffice"
 
 
-class StyleManSession:
+@dataclass(frozen=True)
+class StyleManRequest:
+    order_id: str  # the OrderID GUID, for the look-up before any repeated POST
+    body: bytes
+
+
+class StyleManSession(BuildThenDeliver):
     def __init__(self, administration: Administration, settings: styleman_settings.StyleManSettings,
                  engine: sa.Engine, api: ApiSession, auth: StyleManAuth) -> None:
         self.administration, self.settings, self.engine, self.api, self.auth = (
             administration, settings, engine, api, auth)
         self.orders_path = f"api/{settings.ApiVersion}/Orders"
 
-    def send(self, order: Order) -> Sent:
+    def build(self, order: Order) -> StyleManRequest:
         sales_order = mapping.build_sales_order(order, self.settings, created=datetime.now())
         body = exact_json.dumps(mapping.request_body(sales_order, self.settings))
+        return StyleManRequest(sales_order["OrderID"], body)
+
+    def deliver(self, order: Order, built: StyleManRequest) -> Sent:
         try:
-            number = self._deliver(order, sales_order["OrderID"], body)
+            number = self._deliver(order, built.order_id, built.body)
         except DeliveryError as exc:
             raise _with_error_prefix(exc) from exc
         except (requests.RequestException, LocationValueError) as exc:  # one the session could not even prepare
             raise DeliveryError(f"{ERROR}request to StyleMan failed: {exc}", retryable=False) from exc
-        repository.set_order_nr(self.engine, order.id, number)
-        return Sent(backoffice_order_nr=number, destination=self.api.describe(self.orders_path))
+        return Sent(backoffice_order_nr=number, destination=self.api.describe(self.orders_path),
+                    write_back_order_nr=number)
 
     def _deliver(self, order: Order, order_id: str, body: bytes) -> str:
         sales_order, found = create_once(
