@@ -1,14 +1,16 @@
 """The three steps the export DAG runs: plan chunks, send a chunk, summarise.
 
 Only order ids travel between tasks (XCom stays a few bytes per order); each chunk task reads
-its orders from the order database itself a slice at a time (``order_turns``), claims them,
-builds and delivers each in order, and writes the outcomes back: failures at once, deliveries a
+its orders from the order database itself a slice at a time, claims them, builds each (in a
+second process, ahead of the transport: ``order_turns``) and delivers each in order, and writes
+the outcomes back: failures at once, deliveries a
 small batch at a time (``_SentRecorder``). A task killed mid-chunk loses nothing: what it had
 delivered but not yet recorded is claimed again by the retry, which checks at the ERP first.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -25,7 +27,7 @@ from backoffice_export.db import schema as s
 from backoffice_export.errors import ConnectionLost, DeliveryError, OrderDataError, SettingsError
 from backoffice_export.export_state import ClaimOwner
 from backoffice_export.model import OrderHead
-from backoffice_export.order_turns import turns
+from backoffice_export.order_turns import built_ahead
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +135,9 @@ def send_chunk(
             prepare = getattr(session, "prepare", None)
             if prepare is not None:  # chunk-wide work a connector does once, e.g. drawing order numbers
                 prepare(heads)
-            for turn in turns(lambda some: repository.load_orders(engine, some), session.build, ids):
+            slim = getattr(session, "delivers_from_head", False)
+            for turn in built_ahead(engine, functools.partial(repository.load_orders, engine), session.build, ids,
+                                    slim=slim):
                 if turn.fatal:
                     raise turn.error  # type: ignore[misc]
                 try:

@@ -257,8 +257,12 @@ def progress(engine: sa.Engine, order_id: int) -> dict[str, Any] | None:
     return json.loads(text) if text else None
 
 
-def save_progress(engine: sa.Engine, order_id: int, value: Mapping[str, Any] | None) -> None:
-    """Record (or with ``None`` forget) how far the order's delivery got, committed at once."""
+def save_progress(engine: sa.Engine, order_id: int, value: Mapping[str, Any] | None, *,
+                  order_nr: str | None = None) -> None:
+    """Record (or with ``None`` forget) how far the order's delivery got, committed at once;
+    with ``order_nr`` the ERP's number goes onto the order in the same transaction."""
     with engine.begin() as conn:
         conn.execute(sa.update(t).where(t.c.order_id == order_id)
                      .values(progress=None if value is None else json.dumps(dict(value), sort_keys=True)))
+        if order_nr is not None:
+            conn.execute(sa.update(s.orders).where(s.orders.c.id == order_id).values(order_nr=order_nr))

@@ -34,7 +34,10 @@ class Session(Protocol):
     numbers it needs) and must not touch the transport; it raises ``OrderDataError`` for bad
     data. ``deliver`` hands what ``build`` made to the ERP and says how it went, raising
     ``DeliveryError`` / ``ConnectionLost`` when it did not go. Kept apart so the data's problems
-    and the transport's are told apart, and so building can move off the transport's path.
+    and the transport's are told apart, and so building can run ahead of the transport in a
+    process of its own (``order_turns``). A session whose ``deliver`` reads nothing of the
+    order but its head (ids, numbers, customer) says so with ``delivers_from_head = True``;
+    its ``deliver`` then gets the order without lines and attachments.
     """
 
     def build(self, order: Order) -> Any: ...
@@ -47,6 +50,8 @@ class Session(Protocol):
 
 class BuildThenDeliver:
     """``send`` for sessions that implement ``build`` and ``deliver``."""
+
+    delivers_from_head = False
 
     def build(self, order: Order) -> Any:
         raise NotImplementedError

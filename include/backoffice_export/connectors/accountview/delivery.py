@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from backoffice_export import export_state, repository
+from backoffice_export import export_state
 from backoffice_export.connectors.accountview import envelope, mapping
 from backoffice_export.connectors.accountview import settings as accountview_settings
 from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
@@ -119,8 +119,9 @@ class AccountViewSession(BuildThenDeliver):
                 progress = self._later_batch(order, progress, lines, size, batch, total)
         except TransientHttpError as exc:
             raise ConnectionLost(f"AccountView is not answering: {exc}", delivered_unknown=True) from exc
-        progress = replace(progress, complete=True)
-        self._save(order, progress)
+        if not progress.complete:
+            progress = replace(progress, complete=True)
+            self._save(order, progress)
         return self._sent(progress)
 
     def _progress(self, order: Order) -> Progress:
@@ -165,9 +166,11 @@ class AccountViewSession(BuildThenDeliver):
         return self._first_accepted(order, progress, number)
 
     def _first_accepted(self, order: Order, progress: Progress, number: str) -> Progress:
-        progress = replace(progress, order_nr=number, batches=1, in_flight=None)
-        self._save(order, progress)
-        repository.set_order_nr(self.engine, order.id, number)
+        # An order of one batch is complete now: one commit says so, with the number on the order.
+        complete = progress.lines is not None and progress.batch_size is not None \
+            and progress.lines <= progress.batch_size
+        progress = replace(progress, order_nr=number, batches=1, in_flight=None, complete=complete)
+        export_state.save_progress(self.engine, order.id, asdict(progress), order_nr=number)
         log.info("%s: batch 1 accepted, AccountView order %s", order.label, number)
         return progress
 

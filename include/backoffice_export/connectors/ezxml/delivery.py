@@ -18,8 +18,8 @@ number is drawn), numbers (reserved before the file is made), file (pure mapping
 for XML), local copy (``[App4SalesFiles]/ExportedOrders/<App>/``, the record of what
 was handed over), upload, and only then the write-back of the number to ``orders.order_nr``
 (seed "Order Number Update": upon successful transmission), recorded with the sent state.
-The first steps up to the file are ``build`` (run a few orders ahead by the runner), the local
-copy and the upload are ``deliver``. A data problem raises an
+The steps up to the local copy are ``build`` (run ahead of the transport by the runner), the
+upload is ``deliver``. A data problem raises an
 ``ERROR_Unhandled`` order error naming the field (``common.UnhandledOrderError``) before anything
 is uploaded; the chunk's other orders still go.
 """
@@ -69,6 +69,8 @@ class EzXmlFile:
 
 
 class EzXmlSession(BuildThenDeliver):
+    delivers_from_head = True  # what it sends is all in what build made
+
     def __init__(self, administration: Administration, settings: EzXmlSettings, engine: sa.Engine, drop: FileDrop,
                  clock: Callable[[], datetime] = datetime.now) -> None:
         self.administration, self.settings, self.engine, self.drop = administration, settings, engine, drop
@@ -101,14 +103,15 @@ class EzXmlSession(BuildThenDeliver):
             numbers = self.numbering.numbers_for(order, self.layout.order_type,
                                                  generated_always=self.layout.generated_always)
             file_name = f"{safe_path_part(numbers.order_nr, number_field)}.{self.layout.extension}"
-            return EzXmlFile(numbers.order_nr, file_name, self.render(order, numbers))
+            data = self.render(order, numbers)
+            self.local_copy.write(file_name, data)
+            return EzXmlFile(numbers.order_nr, file_name, data)
         except UnhandledOrderError:
             raise
         except OrderDataError as exc:
             raise UnhandledOrderError(exc.field, exc.message) from exc
 
     def deliver(self, order: Order, built: EzXmlFile) -> Sent:
-        self.local_copy.write(built.file_name, built.data)
         self.drop.put(built.file_name, built.data)
         # The number reaches orders.order_nr with the sent state, in one transaction (seed: upon
         # successful transmission).

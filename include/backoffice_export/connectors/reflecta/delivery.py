@@ -43,6 +43,8 @@ class ReflectaFile:
 
 
 class ReflectaSession(BuildThenDeliver):
+    delivers_from_head = True  # what it sends is all in what build made
+
     def __init__(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,
                  engine: sa.Engine, drop: FileDrop) -> None:
         self.administration, self.settings, self.engine, self.drop = administration, settings, engine, drop
@@ -70,10 +72,11 @@ class ReflectaSession(BuildThenDeliver):
         file_name = f"{safe_path_part(order_nr, 'Order.OrderNr')}.xml"
         root = mapping.build_order(order, self.settings, order_nr)
         validate(root, XSD)
-        return ReflectaFile(order_nr, file_name, to_bytes(root))
+        data = to_bytes(root)
+        self.local_copy.write(file_name, data)  # the seed keeps the file before it uploads it
+        return ReflectaFile(order_nr, file_name, data)
 
     def deliver(self, order: Order, built: ReflectaFile) -> Sent:
-        self.local_copy.write(built.file_name, built.data)
         try:
             self.drop.put(built.file_name, built.data)
         except DeliveryError as exc:

@@ -48,6 +48,8 @@ GENERIC_ERROR = "Spector did not accept the order"
 
 
 class SpectorSession(BuildThenDeliver):
+    delivers_from_head = True  # what it sends is all in what build made
+
     def __init__(self, administration: Administration, settings: spector_settings.SpectorSettings,
                  engine: sa.Engine, http: ApiSession, *, today: date | None = None) -> None:
         self.administration, self.settings, self.engine, self.http = administration, settings, engine, http

@@ -64,6 +64,8 @@ class StyleManRequest:
 
 
 class StyleManSession(BuildThenDeliver):
+    delivers_from_head = True  # what it sends is all in what build made
+
     def __init__(self, administration: Administration, settings: styleman_settings.StyleManSettings,
                  engine: sa.Engine, api: ApiSession, auth: StyleManAuth) -> None:
         self.administration, self.settings, self.engine, self.api, self.auth = (

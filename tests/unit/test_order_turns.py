@@ -1,0 +1,115 @@
+"""Turns built ahead in a second process give exactly what building in line gives."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice_export import order_turns
+from backoffice_export.errors import DeliveryError, OrderDataError
+from tests.unit import factories as f
+
+
+@pytest.fixture()
+def engine(tmp_path: Path) -> sa.Engine:
+    return sa.create_engine(f"sqlite:///{tmp_path / 'turns.db'}")
+
+
+def load(ids: Sequence[int]) -> list[Any]:
+    return [f.order(id=i, internal_order_nr=str(5000 + i)) for i in ids if i != 13]  # 13 was deleted
+
+
+def build(order: Any) -> Any:
+    if order.id == 7:
+        raise OrderDataError("OrderLine.Price", "line 2 has no price")
+    if order.id == 9:
+        raise KeyError("surprise")
+    if order.id == 11:
+        logging.getLogger("backoffice_export.test").warning("order %s built with a remark", order.id)
+    return f"payload {order.internal_order_nr}".encode()
+
+
+def outcomes(turns: Any) -> list[tuple[int, Any]]:
+    result = []
+    for turn in turns:
+        try:
+            result.append((turn.order_id, turn.get()))
+        except Exception as exc:
+            result.append((turn.order_id, (type(exc).__name__, str(exc), getattr(exc, "field", None))))
+    return result
+
+
+IDS = list(range(1, 121))
+
+
+def test_built_ahead_gives_the_same_turns_in_the_same_order(engine: sa.Engine) -> None:
+    ahead = outcomes(order_turns.built_ahead(engine, load, build, IDS))
+    assert ahead == outcomes(order_turns.turns(load, build, IDS))
+    assert [order_id for order_id, _ in ahead] == IDS
+    assert dict(ahead)[7] == ("OrderDataError", "OrderLine.Price: line 2 has no price", "OrderLine.Price")
+    assert dict(ahead)[9] == ("KeyError", "'surprise'", None)
+    assert dict(ahead)[13] == ("LookupError", "the order is no longer in the order database", None)
+    assert dict(ahead)[12] == b"payload 5012"
+
+
+def test_the_builder_runs_in_another_process_and_its_log_lines_reach_the_task_log(
+        engine: sa.Engine, caplog: pytest.LogCaptureFixture) -> None:
+    pids: list[int] = []
+
+    def build_noting_pid(order: Any) -> Any:
+        return os.getpid(), build(order)
+
+    caplog.set_level(logging.INFO)
+    for turn in order_turns.built_ahead(engine, load, build_noting_pid, IDS):
+        if turn.error is None:
+            pids.append(turn.get()[0])
+    assert set(pids) and os.getpid() not in pids
+    assert "order 11 built with a remark" in caplog.text
+
+
+def test_errors_keep_their_kind_and_flags_across_the_process(engine: sa.Engine) -> None:
+    def refuse(order: Any) -> Any:
+        raise DeliveryError("refused", retryable=False, delivered_unknown=True)
+
+    turn = next(iter(order_turns.built_ahead(engine, load, refuse, IDS)))
+    with pytest.raises(DeliveryError) as caught:
+        turn.get()
+    assert (caught.value.retryable, caught.value.delivered_unknown) == (False, True)
+
+
+def test_a_load_failure_ends_the_turns_as_fatal(engine: sa.Engine) -> None:
+    def broken(ids: Sequence[int]) -> list[Any]:
+        if ids[0] > 50:
+            raise sa.exc.OperationalError("SELECT", {}, Exception("database is locked"))
+        return load(ids)
+
+    turns = list(order_turns.built_ahead(engine, broken, build, IDS))
+    assert turns[-1].fatal and turns[-1].order_id == 51
+    assert len(turns) == 51
+
+
+def test_a_runner_that_stops_early_leaves_no_builder_behind(engine: sa.Engine) -> None:
+    def slow(order: Any) -> Any:
+        time.sleep(0.01)
+        return build(order)
+
+    started = time.monotonic()
+    turns = order_turns.built_ahead(engine, load, slow, IDS)
+    assert next(turns).order_id == 1
+    turns.close()  # the connection went away: the runner stops listening
+    assert time.monotonic() - started < 5
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child left, not even a zombie
+
+
+def test_small_chunks_are_built_in_line(engine: sa.Engine) -> None:
+    pids = {turn.get()[0] for turn in order_turns.built_ahead(
+        engine, load, lambda order: (os.getpid(), None), list(range(1, order_turns.AHEAD_FROM))) if turn.order}
+    assert pids == {os.getpid()}
