@@ -127,9 +127,11 @@ else:
     export_state.request_resend(engine, ids)
     export.send_chunk(engine, ids, ClaimOwner("bench", "memory", sys.argv[1], 0))
 # VmHWM is the peak of this process image alone (ru_maxrss would count the parent's pages
-# the child held between fork and exec).
+# the child held between fork and exec). The chunk's builder (a fork of this process, waited
+# for) is a task process too: its peak is RUSAGE_CHILDREN's.
+import resource
 peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print("PEAK_KB", int(peak.split()[1]))
+print("PEAK_KB", max(int(peak.split()[1]), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
 """
 
 
@@ -145,7 +147,8 @@ def _child(args: list[str], env: dict[str, str]) -> tuple[str, float]:
 
 def task_memory(engine: sa.Engine, chunk_size: int, *, database: Path | None = None,
                 connections: dict[str, str] | None = None) -> dict[str, float]:
-    """Peak RSS (MB) of the extract task and of the heaviest chunk, each in its own process."""
+    """Peak RSS (MB) of the extract task and of the heaviest chunk (the larger of its process
+    and its builder process), each in a process of its own."""
     env = dict(connections or os.environ)
     url = f"sqlite:///{database}" if database else str(engine.url)
     out, extract_mb = _child(["extract", url, str(chunk_size)], env)

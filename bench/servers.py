@@ -96,15 +96,9 @@ class RemoteSandboxes:
 
     def received_files(self, kind: str) -> dict[str, bytes]:
         """Every file the ``kind`` (``sftp`` / ``ftps``) sandbox holds for the benchmark user."""
-        home = self._homes[kind]
-        files: dict[str, bytes] = {}
-        for dirpath, dirnames, filenames in os.walk(home):
-            dirnames.sort()
-            for filename in sorted(filenames):
-                path = Path(dirpath) / filename
-                files[path.relative_to(home).as_posix()] = path.read_bytes()
-        return files
+        from backoffice_export.sandbox import files_under
 
+        return files_under(self._homes[kind])
 
 if __name__ == "__main__":
     serve(Path(sys.argv[1]))

@@ -140,6 +140,7 @@ class SentRecord:
     backoffice_order_nr: str | None
     destination: str | None
     write_back_order_nr: str | None = None
+    progress: Mapping[str, Any] | None = None
 
 
 def mark_sent(engine: sa.Engine, order_id: int, owner: ClaimOwner, *, backoffice_order_nr: str | None,
@@ -166,6 +167,11 @@ def mark_sent_many(engine: sa.Engine, owner: ClaimOwner, records: Sequence[SentR
                     claim_expires_at=None, **owner.columns()),
             [{"b_id": r.order_id, "b_nr": r.backoffice_order_nr, "b_dest": r.destination} for r in records],
         )
+        steps = [{"b_id": r.order_id, "b_progress": json.dumps(dict(r.progress), sort_keys=True)}
+                 for r in records if r.progress is not None]
+        if steps:
+            conn.execute(sa.update(t).where(t.c.order_id == sa.bindparam("b_id"))
+                         .values(progress=sa.bindparam("b_progress")), steps)
 
 
 def mark_failed(engine: sa.Engine, order_id: int, owner: ClaimOwner, *, error: str, retryable: bool) -> None:

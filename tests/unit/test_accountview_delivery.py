@@ -72,7 +72,13 @@ class Shop:
         with connector.open_session(order.administration, settings, self.engine) as session:
             if clock is not None:
                 session.clock = clock
-            return session.send(order)
+            sent = session.send(order)
+        # What the runner stores with the sent state (the state itself stays claimed here, so
+        # sending again acts as a retry, not as a deliberate resend).
+        if sent.progress is not None:
+            export_state.save_progress(self.engine, order.id, sent.progress)
+        repository.set_order_nr(self.engine, order.id, sent.write_back_order_nr)
+        return sent
 
     def progress(self, internal_nr: str) -> dict[str, Any] | None:
         return export_state.progress(self.engine, self.order(internal_nr).id)

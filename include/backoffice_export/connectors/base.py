@@ -19,12 +19,15 @@ class Sent:
     """What the ERP now knows the order as, and where it went (shown in the ledger).
 
     ``write_back_order_nr``: the number to store on the order itself (``orders.order_nr``), in
-    the same transaction as the sent state, where the seed writes the ERP's number back.
+    the same transaction as the sent state, where the seed writes the ERP's number back;
+    ``progress`` likewise for a connector that tracks its delivery in steps.
     """
 
     backoffice_order_nr: str | None
     destination: str
     write_back_order_nr: str | None = None
+    # A connector's delivery progress (``export_state.progress``) to store with the sent state.
+    progress: Mapping[str, Any] | None = None
 
 
 class Session(Protocol):

@@ -168,16 +168,20 @@ class Sandboxes:
         """Every file in the user's folder on the ``kind`` sandbox: relative path (``/``-separated) to content."""
         protocol = _protocol(kind)
         sandbox = self.ftp if protocol == "ftp" else self.sftp
-        home = sandbox.user_root(user or self.user)
-        files: dict[str, bytes] = {}
-        if not home.is_dir():
-            return files
-        for dirpath, dirnames, filenames in os.walk(home):
-            dirnames.sort()
-            for filename in sorted(filenames):
-                path = Path(dirpath) / filename
-                files[path.relative_to(home).as_posix()] = path.read_bytes()
+        return files_under(sandbox.user_root(user or self.user))
+
+
+def files_under(home: Path) -> dict[str, bytes]:
+    """Every file below ``home``: relative path (``/``-separated) to content, in a stable order."""
+    files: dict[str, bytes] = {}
+    if not home.is_dir():
         return files
+    for dirpath, dirnames, filenames in os.walk(home):
+        dirnames.sort()
+        for filename in sorted(filenames):
+            path = Path(dirpath) / filename
+            files[path.relative_to(home).as_posix()] = path.read_bytes()
+    return files
 
 
 def _protocol(kind: str) -> str:

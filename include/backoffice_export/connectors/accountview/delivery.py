@@ -83,6 +83,12 @@ class Progress:
         return cls(**{k: v for k, v in (value or {}).items() if k in known})
 
 
+@dataclass(frozen=True)
+class BuiltOrder:
+    tables: mapping.OrderTables
+    stored_progress: dict[str, Any] | None
+
+
 class AccountViewSession(BuildThenDeliver):
     def __init__(self, administration: Administration, settings: accountview_settings.AccountViewSettings,
                  engine: sa.Engine, api: ApiSession, auth: AccountViewAuth, *,
@@ -94,11 +100,14 @@ class AccountViewSession(BuildThenDeliver):
         self._last_stamp: datetime | None = None
 
     # -- one order ----------------------------------------------------------------------
-    def build(self, order: Order) -> mapping.OrderTables:
-        return mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
+    def build(self, order: Order) -> BuiltOrder:
+        tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
+        # Read here, ahead of delivery: only this order's own delivery writes its progress.
+        return BuiltOrder(tables, export_state.progress(self.engine, order.id))
 
-    def deliver(self, order: Order, tables: mapping.OrderTables) -> Sent:
-        progress = self._progress(order)
+    def deliver(self, order: Order, built: BuiltOrder) -> Sent:
+        tables = built.tables
+        progress = self._progress(order, built.stored_progress)
         if progress.complete:
             log.info("%s: already in AccountView as order %s; not sending it again", order.label, progress.order_nr)
             return self._sent(progress)
@@ -119,13 +128,16 @@ class AccountViewSession(BuildThenDeliver):
                 progress = self._later_batch(order, progress, lines, size, batch, total)
         except TransientHttpError as exc:
             raise ConnectionLost(f"AccountView is not answering: {exc}", delivered_unknown=True) from exc
-        if not progress.complete:
+        if total > 1:
             progress = replace(progress, complete=True)
             self._save(order, progress)
-        return self._sent(progress)
+            return self._sent(progress)
+        # One batch: "complete" is recorded with the sent state. Until then the stored progress
+        # says the POST was in flight, so a task killed now looks the order up instead of resending.
+        return replace(self._sent(progress), progress=asdict(replace(progress, complete=True)))
 
-    def _progress(self, order: Order) -> Progress:
-        progress = Progress.of(export_state.progress(self.engine, order.id))
+    def _progress(self, order: Order, stored: Mapping[str, Any] | None) -> Progress:
+        progress = Progress.of(stored)
         if progress.complete:
             recorded = export_state.states(self.engine, order_ids=[order.id])
             if recorded and recorded[0].backoffice_order_nr == progress.order_nr:
@@ -152,7 +164,7 @@ class AccountViewSession(BuildThenDeliver):
             if found is not None:
                 log.info("%s: an earlier attempt created AccountView order %s; going on from there", order.label,
                          found)
-                return self._first_accepted(order, progress, found)
+                return self._first_accepted(order, progress, found, total)
         stamp = self._stamp()
         stamp_text = envelope.datetime_value(stamp)
         progress = Progress(batch_size=size, lines=len(lines.rows), ord_date=stamp_text, in_flight=1)
@@ -163,14 +175,12 @@ class AccountViewSession(BuildThenDeliver):
         number, _ = create_once(lookup=lambda: self._find_order(order, stamp_text),
                                 create=lambda: self._post(order, body, what),
                                 label=f"{order.label} batch 1 of {total}", backoff=self.backoff)
-        return self._first_accepted(order, progress, number)
+        return self._first_accepted(order, progress, number, total)
 
-    def _first_accepted(self, order: Order, progress: Progress, number: str) -> Progress:
-        # An order of one batch is complete now: one commit says so, with the number on the order.
-        complete = progress.lines is not None and progress.batch_size is not None \
-            and progress.lines <= progress.batch_size
-        progress = replace(progress, order_nr=number, batches=1, in_flight=None, complete=complete)
-        export_state.save_progress(self.engine, order.id, asdict(progress), order_nr=number)
+    def _first_accepted(self, order: Order, progress: Progress, number: str, total: int) -> Progress:
+        progress = replace(progress, order_nr=number, batches=1, in_flight=None)
+        if total > 1:  # later batches follow: the number must be kept before the first PUT
+            export_state.save_progress(self.engine, order.id, asdict(progress), order_nr=number)
         log.info("%s: batch 1 accepted, AccountView order %s", order.label, number)
         return progress
 
