@@ -112,8 +112,11 @@ def _sftp_floor(conn: dict[str, Any], files: list[tuple[str, bytes]]) -> float:
     key_type, key_data = conn["extra"]["host_key"].split()[:2]
     client.get_host_keys().add(f"[{conn['host']}]:{conn['port']}", key_type,
                                paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
+    # The same SSH settings the product's SFTPHook uses: compression unless the connection's
+    # extra says "compress": false (Airflow's SSHHook default).
+    compress = str(conn.get("extra", {}).get("compress", "true")).lower() != "false"
     client.connect(conn["host"], conn["port"], conn["login"], conn["password"], look_for_keys=False,
-                   allow_agent=False)
+                   allow_agent=False, compress=compress)
     sftp = client.open_sftp()
     with contextlib.suppress(OSError):
         sftp.mkdir("floor")
