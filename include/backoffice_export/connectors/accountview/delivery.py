@@ -84,9 +84,18 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class FirstRequest:
+    """Batch 1's POST body, and the progress (in flight, with its ``ord_date``) saved before it."""
+
+    progress: Progress
+    body: bytes
+
+
+@dataclass(frozen=True)
 class BuiltOrder:
     tables: mapping.OrderTables
     stored_progress: dict[str, Any] | None
+    first: FirstRequest | None = None
 
 
 class AccountViewSession(BuildThenDeliver):
@@ -103,7 +112,14 @@ class AccountViewSession(BuildThenDeliver):
     def build(self, order: Order) -> BuiltOrder:
         tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
         # Read here, ahead of delivery: only this order's own delivery writes its progress.
-        return BuiltOrder(tables, export_state.progress(self.engine, order.id))
+        stored = export_state.progress(self.engine, order.id)
+        if stored:
+            return BuiltOrder(tables, stored)
+        # A fresh order: its first request is made here too, and marked in flight before the
+        # runner can send it, so from here on a crash makes the retry look before it posts.
+        size = self.settings.OrderLinesBatchCount or len(tables.lines.rows)
+        first = self._first_request(order, tables.lines, size)
+        return BuiltOrder(tables, asdict(first.progress), first)
 
     def deliver(self, order: Order, built: BuiltOrder) -> Sent:
         tables = built.tables
@@ -123,7 +139,7 @@ class AccountViewSession(BuildThenDeliver):
         total = math.ceil(len(lines.rows) / size)
         try:
             if progress.order_nr is None:
-                progress = self._first_batch(order, progress, lines, size, total)
+                progress = self._first_batch(order, progress, lines, size, total, built.first)
             for batch in range(progress.batches + 1, total + 1):
                 progress = self._later_batch(order, progress, lines, size, batch, total)
         except TransientHttpError as exc:
@@ -158,24 +174,31 @@ class AccountViewSession(BuildThenDeliver):
                     write_back_order_nr=progress.order_nr)
 
     # -- batch 1: POST ------------------------------------------------------------------
-    def _first_batch(self, order: Order, progress: Progress, lines: Table, size: int, total: int) -> Progress:
-        if progress.in_flight == 1 and progress.ord_date:
-            found = self._find_order(order, progress.ord_date)
-            if found is not None:
-                log.info("%s: an earlier attempt created AccountView order %s; going on from there", order.label,
-                         found)
-                return self._first_accepted(order, progress, found, total)
+    def _first_batch(self, order: Order, progress: Progress, lines: Table, size: int, total: int,
+                     prepared: FirstRequest | None) -> Progress:
+        if prepared is None or progress != prepared.progress:  # not the request built with this turn
+            if progress.in_flight == 1 and progress.ord_date:
+                found = self._find_order(order, progress.ord_date)
+                if found is not None:
+                    log.info("%s: an earlier attempt created AccountView order %s; going on from there",
+                             order.label, found)
+                    return self._first_accepted(order, progress, found, total)
+            prepared = self._first_request(order, lines, size)
+        stamp_text, body = prepared.progress.ord_date or "", prepared.body
+        what = "the order" if total == 1 else f"batch 1 of {total} (the header and {_lines(0, size)})"
+        number, _ = create_once(lookup=lambda: self._find_order(order, stamp_text),
+                                create=lambda: self._post(order, body, what),
+                                label=f"{order.label} batch 1 of {total}", backoff=self.backoff)
+        return self._first_accepted(order, prepared.progress, number, total)
+
+    def _first_request(self, order: Order, lines: Table, size: int) -> FirstRequest:
+        """Stamp the order, mark its POST in flight (committed), and make the POST's body."""
         stamp = self._stamp()
         stamp_text = envelope.datetime_value(stamp)
         progress = Progress(batch_size=size, lines=len(lines.rows), ord_date=stamp_text, in_flight=1)
         self._save(order, progress)
         header = mapping.header(order, self.settings, stamp)
-        body = exact_json.dumps(envelope.insert_body(stamp_text, header, lines.slice(0, size)))
-        what = "the order" if total == 1 else f"batch 1 of {total} (the header and {_lines(0, size)})"
-        number, _ = create_once(lookup=lambda: self._find_order(order, stamp_text),
-                                create=lambda: self._post(order, body, what),
-                                label=f"{order.label} batch 1 of {total}", backoff=self.backoff)
-        return self._first_accepted(order, progress, number, total)
+        return FirstRequest(progress, exact_json.dumps(envelope.insert_body(stamp_text, header, lines.slice(0, size))))
 
     def _first_accepted(self, order: Order, progress: Progress, number: str, total: int) -> Progress:
         progress = replace(progress, order_nr=number, batches=1, in_flight=None)
