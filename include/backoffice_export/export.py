@@ -3,9 +3,9 @@
 Only order ids travel between tasks (XCom stays a few bytes per order); each chunk task reads
 its orders from the order database itself a slice at a time, claims them, builds each (in a
 second process, ahead of the transport: ``order_turns``) and delivers each in order, and writes
-the outcomes back: failures at once, deliveries a
-small batch at a time (``_SentRecorder``). A task killed mid-chunk loses nothing: what it had
-delivered but not yet recorded is claimed again by the retry, which checks at the ERP first.
+the outcomes back: failures at once, deliveries a small batch at a time (``_SentRecorder``).
+A task killed mid-chunk loses nothing: what it had delivered but not yet recorded is claimed
+again by the retry, which checks at the ERP first.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -51,16 +52,18 @@ class Session(Protocol):
         """Both steps for one order (what the runner does, without building ahead)."""
 
 
-class BuildThenDeliver:
+class BuildThenDeliver(abc.ABC):
     """``send`` for sessions that implement ``build`` and ``deliver``."""
 
     delivers_from_head = False
 
+    @abc.abstractmethod
     def build(self, order: Order) -> Any:
-        raise NotImplementedError
+        """Everything the ERP will receive for ``order``; no transport."""
 
+    @abc.abstractmethod
     def deliver(self, order: Order, built: Any) -> Sent:
-        raise NotImplementedError
+        """Hand ``built`` to the ERP."""
 
     def send(self, order: Order) -> Sent:
         return self.deliver(order, self.build(order))
