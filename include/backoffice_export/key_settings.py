@@ -48,8 +48,9 @@ def next_value(engine: sa.Engine, administration_id: int, key: str, *, at_least:
         )
 
 
-def reserve(engine: sa.Engine, administration_id: int, key: str, count: int) -> range:
-    """Draw ``count`` consecutive numbers of a sequence in one atomic step (a chunk's worth)."""
+def reserve(engine: sa.Engine, administration_id: int, key: str, count: int, *, at_least: int = 1) -> range:
+    """Draw ``count`` consecutive numbers of a sequence in one atomic step (a chunk's worth), the
+    first of them never below ``at_least`` (as ``next_value``)."""
     if count < 1:
         return range(0)
     with engine.begin() as conn:
@@ -63,7 +64,8 @@ def reserve(engine: sa.Engine, administration_id: int, key: str, count: int) -> 
             conn.execute(
                 sa.update(ks)
                 .where(ks.c.administration_id == administration_id, ks.c.key == key)
-                .values(value=sa.cast(current + count, sa.String))
+                .values(value=sa.cast(sa.case((current + 1 < at_least, at_least - 1 + count),
+                                              else_=current + count), sa.String))
                 .returning(ks.c.value)
             ).scalar_one()
         )

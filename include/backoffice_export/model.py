@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,15 @@ class Administration:
     connection_id: str | None
     settings: dict[str, Any]
     default_currency: str | None = None
+
+    def connection_for(self, erp: str) -> str:
+        """The Airflow connection of this administration's ERP; naming none is the
+        administration's data, and fails every order of it (``SettingsError``)."""
+        if not self.connection_id:
+            from backoffice_export.errors import SettingsError
+
+            raise SettingsError(f"administration {self.code} names no Airflow connection for {erp}")
+        return self.connection_id
 
 
 @dataclass(frozen=True)
@@ -196,18 +205,36 @@ class Order:
 
 @dataclass(frozen=True)
 class OrderHead:
-    """What the runner knows of an order before it is loaded whole: enough to name it, number it
-    and record its outcome."""
+    """What the runner knows of an order before it is loaded whole: enough to name it, number it,
+    deliver what was built for it and record its outcome."""
 
     id: int
     internal_order_nr: str
     order_nr: str | None
     administration_id: int
     administration_code: str
+    export_attempts: int = 1
 
     @property
     def label(self) -> str:
         return order_label(self.internal_order_nr, self.administration_code)
+
+
+class OrderRef(Protocol):
+    """What a connector's ``deliver`` may read of an order: everything else it sends was made by
+    its ``build``. An ``Order`` and an ``OrderHead`` both are one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def internal_order_nr(self) -> str: ...
+
+    @property
+    def export_attempts(self) -> int: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 def order_label(internal_order_nr: str, administration_code: str) -> str:

@@ -16,13 +16,17 @@ What stays the same either way: orders are delivered in chunk order, on the task
 only; each order's outcome is the one a plain ``send`` gives (a build error is raised at that
 order's turn); the builder's log lines appear in the task log. When the runner stops early, the
 builder stops at its next turn; what it built but was never delivered goes with the retry.
+Only what was built crosses the pipe, never the order itself: a session's ``deliver`` reads
+the order's head, which the runner already holds, and unpickling whole orders cost the
+transport's process more than sending them did.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
+import fcntl
+import itertools
 import logging
 import multiprocessing
 import os
@@ -39,6 +43,11 @@ from backoffice_export.model import Order
 
 log = logging.getLogger(__name__)
 SLICE = 50
+FIRST_SLICE = 5
+# How far ahead the builder may get, in bytes of built turns waiting in the pipe. Linux's default
+# (64 KiB) is a handful of orders: the transport then waited whenever the builder loaded its
+# next slice. A megabyte (the default ceiling, ``/proc/sys/fs/pipe-max-size``) is a slice or more.
+PIPE_BYTES = 1 << 20
 # Below this many orders a second process costs more (the fork) than it saves.
 AHEAD_FROM = 20
 BUILDER_NICENESS = 10
@@ -67,8 +76,12 @@ def turns(load: Callable[[Sequence[int]], list[Order]], build: Callable[[Order],
           order_ids: Sequence[int], *, slice_size: int = SLICE) -> Iterator[Turn]:
     """A turn per order of ``order_ids``, in order: loaded with ``load``, built with ``build``."""
     ids = list(order_ids)
-    for start in range(0, len(ids), slice_size):
-        wanted = ids[start:start + slice_size]
+    if not ids:
+        return
+    # The first slice is small, so the transport starts after a few orders rather than a slice.
+    bounds = [0, *range(min(FIRST_SLICE, slice_size), len(ids), slice_size), len(ids)]
+    for start, stop in itertools.pairwise(bounds):
+        wanted = ids[start:stop]
         try:
             orders = {order.id: order for order in load(wanted)}
         except Exception as exc:  # the runner raises it: the chunk cannot go on
@@ -87,53 +100,60 @@ def turns(load: Callable[[Sequence[int]], list[Order]], build: Callable[[Order],
                 yield Turn(order_id, order, value)
 
 
+@contextlib.contextmanager
 def built_ahead(engine: sa.Engine, load: Callable[[Sequence[int]], list[Order]], build: Callable[[Order], Any],
-                order_ids: Sequence[int], *, slim: bool = False) -> Iterator[Turn]:
-    """The same turns as ``turns``, loaded and built by a forked process ahead of delivery.
+                order_ids: Sequence[int]) -> Iterator[Iterator[Turn]]:
+    """The same turns as ``turns``, loaded and built by a forked process ahead of delivery; their
+    ``order`` stays in the builder (``None``).
 
-    ``slim``: the orders come over without their lines and attachments (the session's
-    ``deliver`` does not read them): unpickling them costs the transport's process more than
-    sending the order does.
+    The builder starts on entering, so it works while the caller still connects to the ERP; on
+    leaving, a builder still going is stopped (at its next turn) and waited for.
 
     Falls back to ``turns`` where there is no ``fork`` (or it is switched off with
     ``BACKOFFICE_BUILD_AHEAD=0``) and for chunks too small to gain from it.
     """
     if (len(order_ids) < AHEAD_FROM or not hasattr(os, "fork")
             or os.environ.get("BACKOFFICE_BUILD_AHEAD", "1").strip() == "0"):
-        yield from turns(load, build, order_ids)
+        yield turns(load, build, order_ids)
         return
     reader, writer = multiprocessing.Pipe(duplex=False)
+    with contextlib.suppress(OSError, AttributeError):  # Linux only; elsewhere the default stays
+        fcntl.fcntl(writer.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     pid = os.fork()
     if pid == 0:  # the builder
         reader.close()
-        _build_in_child(writer, engine, load, build, order_ids, slim)
+        _build_in_child(writer, engine, load, build, order_ids)
     writer.close()
-    expected = list(order_ids)
-    handed = 0
     try:
-        while True:
-            try:
-                kind, payload = reader.recv()
-            except EOFError:
-                if handed < len(expected):
-                    yield Turn(expected[handed], None, fatal=True,
-                               error=RuntimeError("the process building the chunk's orders ended unexpectedly"))
-                return
-            if kind == "log":
-                logging.getLogger(payload.name).handle(payload)
-            elif kind == "turn":
-                handed += 1
-                yield payload
-            else:
-                return
+        yield _handed_over(reader, list(order_ids))
     finally:
         reader.close()  # a builder still going stops at its next turn (its pipe is gone)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
 
 
+def _handed_over(reader: Connection, expected: list[int]) -> Iterator[Turn]:
+    """The builder's turns, in order; its log records go to the task log as they come."""
+    handed = 0
+    while True:
+        try:
+            kind, payload = reader.recv()
+        except (EOFError, OSError):
+            if handed < len(expected):
+                yield Turn(expected[handed], None, fatal=True,
+                           error=RuntimeError("the process building the chunk's orders ended unexpectedly"))
+            return
+        if kind == "log":
+            logging.getLogger(payload.name).handle(payload)
+        elif kind == "turn":
+            handed += 1
+            yield payload
+        else:
+            return
+
+
 def _build_in_child(writer: Connection, engine: sa.Engine, load: Callable[[Sequence[int]], list[Order]],
-                    build: Callable[[Order], Any], order_ids: Sequence[int], slim: bool) -> None:
+                    build: Callable[[Order], Any], order_ids: Sequence[int]) -> None:
     """Never returns: the child leaves with ``os._exit`` so none of the parent's clean-ups (its
     transport's sockets, Airflow's at-exit hooks) run twice."""
     code = 0
@@ -146,7 +166,7 @@ def _build_in_child(writer: Connection, engine: sa.Engine, load: Callable[[Seque
         engine.dispose(close=False)  # the parent's pooled connections stay the parent's
         _send_logs_to(writer)
         for turn in turns(load, build, order_ids):
-            writer.send(("turn", _portable(turn, slim)))
+            writer.send(("turn", _portable(turn)))
         writer.send(("end", None))
     except (BrokenPipeError, OSError):
         code = 0  # the runner stopped listening: it needs no more orders
@@ -156,10 +176,10 @@ def _build_in_child(writer: Connection, engine: sa.Engine, load: Callable[[Seque
         os._exit(code)
 
 
-def _portable(turn: Turn, slim: bool) -> Turn:
-    """The turn as it can cross the pipe: an error that cannot be pickled becomes its text."""
-    if slim and turn.order is not None:
-        turn.order = dataclasses.replace(turn.order, lines=(), attachments=())
+def _portable(turn: Turn) -> Turn:
+    """The turn as it crosses the pipe: without the order, and an error that cannot be pickled
+    becomes its text."""
+    turn.order = None
     if turn.error is not None:
         with contextlib.suppress(Exception):
             turn.error.build_traceback = "".join(traceback.format_exception(turn.error))  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,15 +57,17 @@ def load_administration(conn: sa.Connection, administration_id: int) -> Administ
 
 
 def order_heads(engine: sa.Engine, order_ids: Sequence[int]) -> list[OrderHead]:
-    """Id, numbers and administration of these orders, in id order: one light query."""
+    """Id, numbers, administration and attempts of these orders, in id order: one light query."""
     if not order_ids:
         return []
-    o, a = s.orders, s.administrations
+    o, a, t = s.orders, s.administrations, s.export_state
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(o.c.id, o.c.internal_order_nr, o.c.order_nr, o.c.administration_id, a.c.code)
-            .join(a, a.c.id == o.c.administration_id).where(o.c.id.in_(list(order_ids))).order_by(o.c.id))
-        return [OrderHead(*row) for row in rows]
+            sa.select(o.c.id, o.c.internal_order_nr, o.c.order_nr, o.c.administration_id, a.c.code,
+                      sa.func.coalesce(t.c.attempts, 1))
+            .join(a, a.c.id == o.c.administration_id).outerjoin(t, t.c.order_id == o.c.id)
+            .where(o.c.id.in_(list(order_ids))).order_by(o.c.id))
+        return [OrderHead(*row[:5], export_attempts=max(1, row[5])) for row in rows]
 
 
 def administration(engine: sa.Engine, administration_id: int) -> Administration:
@@ -72,10 +75,27 @@ def administration(engine: sa.Engine, administration_id: int) -> Administration:
         return load_administration(conn, administration_id)
 
 
-def load_orders(engine: sa.Engine, order_ids: Sequence[int]) -> list[Order]:
-    """The orders with these ids, in id order, each with everything a connector may read."""
+@dataclass
+class Known:
+    """Items, customers and sales reps a chunk already loaded for earlier slices, by id.
+
+    A chunk is one administration: its slices share most items, customers and reps. Loaded
+    once, they are what the chunk's first slice saw, as when the chunk was loaded whole.
+    """
+
+    items: dict[int, Item] = field(default_factory=dict)
+    customers: dict[int, Customer] = field(default_factory=dict)
+    reps: dict[int, SalesRep] = field(default_factory=dict)
+
+
+def load_orders(engine: sa.Engine, order_ids: Sequence[int], *, known: Known | None = None) -> list[Order]:
+    """The orders with these ids, in id order, each with everything a connector may read.
+
+    ``known``: what earlier slices of the same chunk loaded (filled in as it goes).
+    """
     if not order_ids:
         return []
+    known = known if known is not None else Known()
     with engine.connect() as conn:
         order_rows = list(conn.execute(sa.select(s.orders).where(s.orders.c.id.in_(order_ids)).order_by(s.orders.c.id)))
         ids = [r.id for r in order_rows]
@@ -85,9 +105,10 @@ def load_orders(engine: sa.Engine, order_ids: Sequence[int]) -> list[Order]:
             sa.select(s.order_lines).where(s.order_lines.c.order_id.in_(ids))
             .order_by(s.order_lines.c.order_id, s.order_lines.c.line_index)
         ))
-        item_rows = _by_id(conn, s.items, (r.item_id for r in line_rows))
-        customer_rows = _by_id(conn, s.customers, (r.customer_id for r in order_rows))
-        rep_rows = _by_id(conn, s.sales_reps, (r.sales_rep_id for r in order_rows))
+        item_rows = _by_id(conn, s.items, (r.item_id for r in line_rows if r.item_id not in known.items))
+        customer_rows = _by_id(conn, s.customers,
+                               (r.customer_id for r in order_rows if r.customer_id not in known.customers))
+        rep_rows = _by_id(conn, s.sales_reps, (r.sales_rep_id for r in order_rows if r.sales_rep_id not in known.reps))
         address_rows = _by_id(conn, s.addresses, (r.alternate_address_id for r in order_rows))
 
         contacts: dict[int, list[Contact]] = defaultdict(list)
@@ -99,10 +120,11 @@ def load_orders(engine: sa.Engine, order_ids: Sequence[int]) -> list[Order]:
                 contacts[row.customer_id].append(Contact(**_fields(row, "id", "customer_id")))
 
         currencies: dict[tuple[int, str], str | None] = {}
-        for row in conn.execute(
-            sa.select(s.price_lists).where(s.price_lists.c.administration_id.in_(list(admins)))
-        ):
-            currencies[(row.administration_id, row.code)] = row.currency_iso
+        if customer_rows:
+            for row in conn.execute(
+                sa.select(s.price_lists).where(s.price_lists.c.administration_id.in_(list(admins)))
+            ):
+                currencies[(row.administration_id, row.code)] = row.currency_iso
 
         payments = {
             row.order_id: PaymentDetails(**_fields(row, "order_id"))
@@ -117,16 +139,19 @@ def load_orders(engine: sa.Engine, order_ids: Sequence[int]) -> list[Order]:
         ):
             files[row.order_id].append(Attachment(**_fields(row, "id", "order_id")))
 
-    items = {i: Item(**_fields(r, "administration_id")) for i, r in item_rows.items()}
-    customers = {
-        i: Customer(
+    items = known.items
+    items.update((i, Item(**_fields(r, "administration_id"))) for i, r in item_rows.items())
+    customers = known.customers
+    customers.update(
+        (i, Customer(
             **_fields(r, "administration_id"),
             price_list_currency=currencies.get((r.administration_id, r.price_list_code or "")),
             contacts=tuple(contacts[i]),
-        )
+        ))
         for i, r in customer_rows.items()
-    }
-    reps = {i: SalesRep(**_fields(r, "administration_id")) for i, r in rep_rows.items()}
+    )
+    reps = known.reps
+    reps.update((i, SalesRep(**_fields(r, "administration_id"))) for i, r in rep_rows.items())
     addresses = {i: Address(**_fields(r, "administration_id")) for i, r in address_rows.items()}
     lines: dict[int, list[OrderLine]] = defaultdict(list)
     for r in line_rows:

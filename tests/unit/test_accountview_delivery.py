@@ -157,6 +157,35 @@ def test_no_order_number_in_the_first_reply_sends_nothing_more(shop: Shop) -> No
     assert shop.order("1").order_nr is None
 
 
+def test_a_slice_is_built_together_each_fresh_order_in_flight_before_any_is_posted(shop: Shop) -> None:
+    """What the runner does with a slice: one progress read, one in-flight write, then deliver
+    each order (only its head) with the delivering session."""
+    references = [ref(), ref(), ref()]
+    shop.load([order("1", references[0], 2), order("2", references[1], 2, customer="UNKNOWN"),
+               order("3", references[2], 12)], OrderLinesBatchCount=5)
+    orders = shop.orders()
+    connector = get_connector("accountview")
+    assert connector is not None
+    settings = connector.parse_settings(orders[0].administration.settings)
+    building = connector.builder(orders[0].administration, settings, shop.engine)
+    building.prepare_slice(orders)
+    in_flight = [shop.progress(nr) for nr in ("1", "2", "3")]
+    assert in_flight[1] is None  # bad data: nothing marked, nothing will be posted
+    assert in_flight[0]["in_flight"] == in_flight[2]["in_flight"] == 1
+    assert in_flight[0]["ord_date"] != in_flight[2]["ord_date"]  # a stamp per order, for the look-up
+    assert shop.api.numbers_for(references[0]) == []  # nothing posted yet
+    heads = {head.id: head for head in repository.order_heads(shop.engine, [o.id for o in orders])}
+    with connector.open_session(orders[0].administration, settings, shop.engine) as session:
+        sent = session.deliver(heads[orders[0].id], building.build(orders[0]))
+        with pytest.raises(OrderDataError):
+            building.build(orders[1])
+        later = session.deliver(heads[orders[2].id], building.build(orders[2]))
+    assert arrived(shop.api, references[0]) == ["ART1", "ART2"]
+    assert arrived(shop.api, references[2]) == [f"ART{i}" for i in range(1, 13)]
+    assert writes(shop.api, later.backoffice_order_nr) == ["POST", "PUT", "PUT"]
+    assert sent.progress is not None and sent.progress["complete"] is True
+
+
 # ===== Resuming after a failure in a batch =======================================================================
 
 def test_a_failure_in_a_middle_batch_resumes_at_that_batch(shop: Shop) -> None:

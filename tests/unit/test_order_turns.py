@@ -36,6 +36,12 @@ def build(order: Any) -> Any:
     return f"payload {order.internal_order_nr}".encode()
 
 
+def ahead(engine: sa.Engine, load: Any, build: Any, ids: list[int]) -> list[order_turns.Turn]:
+    """Every turn the builder process hands over (the runner's loop, without delivering)."""
+    with order_turns.built_ahead(engine, load, build, ids) as turns:
+        return list(turns)
+
+
 def outcomes(turns: Any) -> list[tuple[int, Any]]:
     result = []
     for turn in turns:
@@ -50,13 +56,18 @@ IDS = list(range(1, 121))
 
 
 def test_built_ahead_gives_the_same_turns_in_the_same_order(engine: sa.Engine) -> None:
-    ahead = outcomes(order_turns.built_ahead(engine, load, build, IDS))
-    assert ahead == outcomes(order_turns.turns(load, build, IDS))
-    assert [order_id for order_id, _ in ahead] == IDS
-    assert dict(ahead)[7] == ("OrderDataError", "OrderLine.Price: line 2 has no price", "OrderLine.Price")
-    assert dict(ahead)[9] == ("KeyError", "'surprise'", None)
-    assert dict(ahead)[13] == ("LookupError", "the order is no longer in the order database", None)
-    assert dict(ahead)[12] == b"payload 5012"
+    built = outcomes(ahead(engine, load, build, IDS))
+    assert built == outcomes(order_turns.turns(load, build, IDS))
+    assert [order_id for order_id, _ in built] == IDS
+    assert dict(built)[7] == ("OrderDataError", "OrderLine.Price: line 2 has no price", "OrderLine.Price")
+    assert dict(built)[9] == ("KeyError", "'surprise'", None)
+    assert dict(built)[13] == ("LookupError", "the order is no longer in the order database", None)
+    assert dict(built)[12] == b"payload 5012"
+
+
+def test_only_what_was_built_crosses_the_pipe(engine: sa.Engine) -> None:
+    """The transport's process never unpickles orders: deliver reads the head the runner holds."""
+    assert all(turn.order is None for turn in ahead(engine, load, build, IDS))
 
 
 def test_the_builder_runs_in_another_process_and_its_log_lines_reach_the_task_log(
@@ -67,7 +78,7 @@ def test_the_builder_runs_in_another_process_and_its_log_lines_reach_the_task_lo
         return os.getpid(), build(order)
 
     caplog.set_level(logging.INFO)
-    for turn in order_turns.built_ahead(engine, load, build_noting_pid, IDS):
+    for turn in ahead(engine, load, build_noting_pid, IDS):
         if turn.error is None:
             pids.append(turn.get()[0])
     assert set(pids) and os.getpid() not in pids
@@ -78,7 +89,7 @@ def test_errors_keep_their_kind_and_flags_across_the_process(engine: sa.Engine) 
     def refuse(order: Any) -> Any:
         raise DeliveryError("refused", retryable=False, delivered_unknown=True)
 
-    turn = next(iter(order_turns.built_ahead(engine, load, refuse, IDS)))
+    turn = ahead(engine, load, refuse, IDS)[0]
     with pytest.raises(DeliveryError) as caught:
         turn.get()
     assert (caught.value.retryable, caught.value.delivered_unknown) == (False, True)
@@ -90,9 +101,9 @@ def test_a_load_failure_ends_the_turns_as_fatal(engine: sa.Engine) -> None:
             raise sa.exc.OperationalError("SELECT", {}, Exception("database is locked"))
         return load(ids)
 
-    turns = list(order_turns.built_ahead(engine, broken, build, IDS))
-    assert turns[-1].fatal and turns[-1].order_id == 51
-    assert len(turns) == 51
+    turns = ahead(engine, broken, build, IDS)
+    assert turns[-1].fatal and turns[-1].order_id == 56  # slices: 1-5, 6-55, then 56-105 fails
+    assert [t.order_id for t in turns[:-1]] == IDS[:55] and not any(t.fatal for t in turns[:-1])
 
 
 def test_a_runner_that_stops_early_leaves_no_builder_behind(engine: sa.Engine) -> None:
@@ -101,15 +112,23 @@ def test_a_runner_that_stops_early_leaves_no_builder_behind(engine: sa.Engine) -
         return build(order)
 
     started = time.monotonic()
-    turns = order_turns.built_ahead(engine, load, slow, IDS)
-    assert next(turns).order_id == 1
-    turns.close()  # the connection went away: the runner stops listening
+    with order_turns.built_ahead(engine, load, slow, IDS) as turns:
+        assert next(turns).order_id == 1
+    # the connection went away: the runner stopped listening, and the builder is gone
     assert time.monotonic() - started < 5
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child left, not even a zombie
 
 
+def test_the_builder_starts_on_entering_while_the_runner_still_connects(engine: sa.Engine) -> None:
+    with order_turns.built_ahead(engine, load, lambda order: time.monotonic(), IDS) as turns:
+        entered = time.monotonic()
+        time.sleep(0.5)  # the runner opens its connection to the ERP meanwhile
+        first = next(turns).get()
+    assert first - entered < 0.4
+
+
 def test_small_chunks_are_built_in_line(engine: sa.Engine) -> None:
-    pids = {turn.get()[0] for turn in order_turns.built_ahead(
-        engine, load, lambda order: (os.getpid(), None), list(range(1, order_turns.AHEAD_FROM))) if turn.order}
+    pids = {turn.get()[0] for turn in ahead(
+        engine, load, lambda order: (os.getpid(), None), list(range(1, order_turns.AHEAD_FROM))) if not turn.error}
     assert pids == {os.getpid()}

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pydantic
 import sqlalchemy as sa
 
 from backoffice_export.errors import SettingsError
-from backoffice_export.model import Administration, Order
+from backoffice_export.model import Administration, Order, OrderRef
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,14 @@ class Session(Protocol):
     data. ``deliver`` hands what ``build`` made to the ERP and says how it went, raising
     ``DeliveryError`` / ``ConnectionLost`` when it did not go. Kept apart so the data's problems
     and the transport's are told apart, and so building can run ahead of the transport in a
-    process of its own (``order_turns``). A session whose ``deliver`` reads nothing of the
-    order but its head (ids, numbers, customer) says so with ``delivers_from_head = True``;
-    its ``deliver`` then gets the order without lines and attachments.
+    process of its own (``order_turns``). ``deliver`` reads only the order's head (``OrderRef``:
+    id, numbers, attempts) besides what ``build`` made, so the order itself never has to cross
+    from the builder's process to the transport's.
     """
 
     def build(self, order: Order) -> Any: ...
 
-    def deliver(self, order: Order, built: Any) -> Sent: ...
+    def deliver(self, order: OrderRef, built: Any) -> Sent: ...
 
     def send(self, order: Order) -> Sent:
         """Both steps for one order (what the runner does, without building ahead)."""
@@ -55,18 +55,49 @@ class Session(Protocol):
 class BuildThenDeliver(abc.ABC):
     """``send`` for sessions that implement ``build`` and ``deliver``."""
 
-    delivers_from_head = False
-
     @abc.abstractmethod
     def build(self, order: Order) -> Any:
         """Everything the ERP will receive for ``order``; no transport."""
 
     @abc.abstractmethod
-    def deliver(self, order: Order, built: Any) -> Sent:
+    def deliver(self, order: OrderRef, built: Any) -> Sent:
         """Hand ``built`` to the ERP."""
 
     def send(self, order: Order) -> Sent:
         return self.deliver(order, self.build(order))
+
+
+T = TypeVar("T")
+
+
+class PreparedAhead:
+    """What a session's ``prepare_slice`` made for each order of a slice, until that order's
+    ``build`` takes it. A failure is kept too, and raised at the order's own turn, so the
+    order's outcome is the one building it alone would give."""
+
+    def __init__(self) -> None:
+        self._ready: dict[int, Any] = {}
+
+    def keep(self, order_id: int, make: Callable[[], T]) -> T | None:
+        """``make()``, kept for the order; ``None`` when it failed (the failure is kept)."""
+        try:
+            self._ready[order_id] = value = make()
+        except Exception as exc:
+            self._ready[order_id] = _Failed(exc)
+            return None
+        return value
+
+    def take(self, order_id: int) -> Any | None:
+        """What was kept for the order (``None``: nothing, build it alone); raises a kept failure."""
+        value = self._ready.pop(order_id, None)
+        if isinstance(value, _Failed):
+            raise value.error
+        return value
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: Exception
 
 
 class Connector(Protocol):
@@ -74,9 +105,24 @@ class Connector(Protocol):
 
     def parse_settings(self, raw: Mapping[str, Any]) -> Any: ...
 
+    def builder(self, administration: Administration, settings: Any, engine: sa.Engine) -> Session:
+        """A session that only builds (its transport is ``NO_TRANSPORT``): the runner starts
+        building with it while the delivering session is still connecting."""
+
     def open_session(self, administration: Administration, settings: Any,
                      engine: sa.Engine) -> AbstractContextManager[Session]:
         """Open the chunk's one transport connection; raise ConnectionLost when it cannot."""
+
+
+class _NoTransport:
+    """The transport of a session that only builds. ``build`` never touches the transport, so
+    reaching for this one is a bug, and says so."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"a session that only builds has no transport (it was asked for {name!r})")
+
+
+NO_TRANSPORT: Any = _NoTransport()
 
 
 class SettingsModel(pydantic.BaseModel):

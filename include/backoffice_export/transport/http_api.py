@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from backoffice_export.errors import ConnectionLost, DeliveryError, SettingsError
+from backoffice_export.errors import ConnectionLost, DeliveryError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -176,9 +176,7 @@ def session_for(administration: Any, erp: str, **options: Any) -> ApiSession:
     """
     from airflow.exceptions import AirflowNotFoundException
 
-    conn_id = administration.connection_id
-    if not conn_id:
-        raise SettingsError(f"administration {administration.code} names no Airflow connection for {erp}")
+    conn_id = administration.connection_for(erp)
     try:
         return ApiSession(conn_id, **options)
     except AirflowNotFoundException:

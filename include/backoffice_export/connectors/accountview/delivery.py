@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,10 +48,10 @@ from backoffice_export.connectors.accountview import envelope, mapping
 from backoffice_export.connectors.accountview import settings as accountview_settings
 from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
 from backoffice_export.connectors.accountview.envelope import DATA_PATH, HEADER_TABLE, LINE_TABLE, ORDER_KEY, Table
-from backoffice_export.connectors.base import BuildThenDeliver, Sent
+from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, PreparedAhead, Sent
 from backoffice_export.errors import ConnectionLost, DeliveryError
 from backoffice_export.mapping import exact_json
-from backoffice_export.model import Administration, Order
+from backoffice_export.model import Administration, Order, OrderRef
 from backoffice_export.transport.http_api import ApiReply, ApiSession, TransientHttpError, create_once, session_for
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,13 @@ class FirstRequest:
 
 @dataclass(frozen=True)
 class BuiltOrder:
+    """The order's tables and what delivery needs besides: its stored progress, batch 1's
+    request when it was made ahead, and what a look-up of an earlier attempt filters on."""
+
     tables: mapping.OrderTables
     stored_progress: dict[str, Any] | None
+    customer_code: str
+    reference: str | None
     first: FirstRequest | None = None
 
 
@@ -107,21 +112,44 @@ class AccountViewSession(BuildThenDeliver):
         self.clock = clock
         self.backoff = BACKOFF_SECONDS if backoff is None else backoff
         self._last_stamp: datetime | None = None
+        self.ahead = PreparedAhead()  # what prepare_slice built for each order of the slice
 
     # -- one order ----------------------------------------------------------------------
     def build(self, order: Order) -> BuiltOrder:
-        tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
+        prepared = self.ahead.take(order.id)
+        if prepared is not None:
+            return prepared  # type: ignore[no-any-return]
         # Read here, ahead of delivery: only this order's own delivery writes its progress.
-        stored = export_state.progress(self.engine, order.id)
-        if stored:
-            return BuiltOrder(tables, stored)
-        # A fresh order: its first request is made here too, and marked in flight before the
-        # runner can send it, so from here on a crash makes the retry look before it posts.
-        size = self.settings.OrderLinesBatchCount or len(tables.lines.rows)
-        first = self._first_request(order, tables.lines, size)
-        return BuiltOrder(tables, asdict(first.progress), first)
+        built = self._built(order, export_state.progress(self.engine, order.id))
+        if built.first is not None:
+            self._save(order, built.first.progress)
+        return built
 
-    def deliver(self, order: Order, built: BuiltOrder) -> Sent:
+    def prepare_slice(self, orders: Sequence[Order]) -> None:
+        """``build`` for a slice's orders at once: their progress read in one query, and every
+        fresh order's first request marked in flight in one transaction (per order, those two
+        round trips cost more than mapping the order)."""
+        stored = export_state.progresses(self.engine, [order.id for order in orders])
+        in_flight: dict[int, dict[str, Any]] = {}
+        for order in orders:
+            built = self.ahead.keep(order.id, lambda order=order: self._built(order, stored.get(order.id)))
+            if built is not None and built.first is not None:
+                in_flight[order.id] = asdict(built.first.progress)
+        export_state.save_progresses(self.engine, in_flight)
+
+    def _built(self, order: Order, stored: dict[str, Any] | None) -> BuiltOrder:
+        """The order's tables; for a fresh order (no stored progress) also its first request,
+        which the caller marks in flight before the runner can send it, so from then on a
+        crash makes the retry look before it posts."""
+        tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
+        looked_up_by = (mapping.customer_code(order), mapping.order_reference(order))
+        if stored:
+            return BuiltOrder(tables, stored, *looked_up_by)
+        size = self.settings.OrderLinesBatchCount or len(tables.lines.rows)
+        first = self._first_request(tables, size)
+        return BuiltOrder(tables, asdict(first.progress), *looked_up_by, first)
+
+    def deliver(self, order: OrderRef, built: BuiltOrder) -> Sent:
         tables = built.tables
         progress = self._progress(order, built.stored_progress)
         if progress.complete:
@@ -139,7 +167,7 @@ class AccountViewSession(BuildThenDeliver):
         total = math.ceil(len(lines.rows) / size)
         try:
             if progress.order_nr is None:
-                progress = self._first_batch(order, progress, lines, size, total, built.first)
+                progress = self._first_batch(order, progress, built, size, total)
             for batch in range(progress.batches + 1, total + 1):
                 progress = self._later_batch(order, progress, lines, size, batch, total)
         except TransientHttpError as exc:
@@ -152,7 +180,7 @@ class AccountViewSession(BuildThenDeliver):
         # says the POST was in flight, so a task killed now looks the order up instead of resending.
         return replace(self._sent(progress), progress=asdict(replace(progress, complete=True)))
 
-    def _progress(self, order: Order, stored: Mapping[str, Any] | None) -> Progress:
+    def _progress(self, order: OrderRef, stored: Mapping[str, Any] | None) -> Progress:
         progress = Progress.of(stored)
         if progress.complete:
             recorded = export_state.states(self.engine, order_ids=[order.id])
@@ -164,7 +192,7 @@ class AccountViewSession(BuildThenDeliver):
                 return Progress()
         return progress
 
-    def _save(self, order: Order, progress: Progress | None) -> None:
+    def _save(self, order: OrderRef, progress: Progress | None) -> None:
         export_state.save_progress(self.engine, order.id, None if progress is None else asdict(progress))
 
     def _sent(self, progress: Progress) -> Sent:
@@ -174,40 +202,42 @@ class AccountViewSession(BuildThenDeliver):
                     write_back_order_nr=progress.order_nr)
 
     # -- batch 1: POST ------------------------------------------------------------------
-    def _first_batch(self, order: Order, progress: Progress, lines: Table, size: int, total: int,
-                     prepared: FirstRequest | None) -> Progress:
+    def _first_batch(self, order: OrderRef, progress: Progress, built: BuiltOrder, size: int,
+                     total: int) -> Progress:
+        prepared = built.first
         if prepared is None or progress != prepared.progress:  # not the request built with this turn
             if progress.in_flight == 1 and progress.ord_date:
-                found = self._find_order(order, progress.ord_date)
+                found = self._find_order(built, progress.ord_date)
                 if found is not None:
                     log.info("%s: an earlier attempt created AccountView order %s; going on from there",
                              order.label, found)
                     return self._first_accepted(order, progress, found, total)
-            prepared = self._first_request(order, lines, size)
+            prepared = self._first_request(built.tables, size)
+            self._save(order, prepared.progress)  # in flight (committed) before it is posted
         stamp_text, body = prepared.progress.ord_date or "", prepared.body
         what = "the order" if total == 1 else f"batch 1 of {total} (the header and {_lines(0, size)})"
-        number, _ = create_once(lookup=lambda: self._find_order(order, stamp_text),
+        number, _ = create_once(lookup=lambda: self._find_order(built, stamp_text),
                                 create=lambda: self._post(order, body, what),
                                 label=f"{order.label} batch 1 of {total}", backoff=self.backoff)
         return self._first_accepted(order, prepared.progress, number, total)
 
-    def _first_request(self, order: Order, lines: Table, size: int) -> FirstRequest:
-        """Stamp the order, mark its POST in flight (committed), and make the POST's body."""
+    def _first_request(self, tables: mapping.OrderTables, size: int) -> FirstRequest:
+        """Stamp the order and make its POST's body, with the progress that marks it in flight."""
         stamp = self._stamp()
         stamp_text = envelope.datetime_value(stamp)
+        lines = tables.lines
         progress = Progress(batch_size=size, lines=len(lines.rows), ord_date=stamp_text, in_flight=1)
-        self._save(order, progress)
-        header = mapping.header(order, self.settings, stamp)
+        header = mapping.stamped(tables.header, stamp)
         return FirstRequest(progress, exact_json.dumps(envelope.insert_body(stamp_text, header, lines.slice(0, size))))
 
-    def _first_accepted(self, order: Order, progress: Progress, number: str, total: int) -> Progress:
+    def _first_accepted(self, order: OrderRef, progress: Progress, number: str, total: int) -> Progress:
         progress = replace(progress, order_nr=number, batches=1, in_flight=None)
         if total > 1:  # later batches follow: the number must be kept before the first PUT
             export_state.save_progress(self.engine, order.id, asdict(progress), order_nr=number)
         log.info("%s: batch 1 accepted, AccountView order %s", order.label, number)
         return progress
 
-    def _post(self, order: Order, body: bytes, what: str) -> str:
+    def _post(self, order: OrderRef, body: bytes, what: str) -> str:
         reply = self._request("POST", data=body)
         if not 200 <= reply.status < 300:
             self._save(order, None)  # refused: AccountView stored nothing
@@ -218,13 +248,12 @@ class AccountViewSession(BuildThenDeliver):
             raise DeliveryError(NO_NUMBER, retryable=False)
         return number
 
-    def _find_order(self, order: Order, stamp_text: str) -> str | None:
+    def _find_order(self, built: BuiltOrder, stamp_text: str) -> str | None:
         """The number of the order an earlier POST of this order created, or ``None``."""
-        filters = [("rpl_inv", envelope.FieldType.TEXT, mapping.customer_code(order)),
+        filters = [("rpl_inv", envelope.FieldType.TEXT, built.customer_code),
                    ("ord_date", envelope.FieldType.DATETIME, stamp_text)]
-        reference = mapping.order_reference(order)
-        if reference:
-            filters.append((mapping.reference_field(self.settings).name, envelope.FieldType.TEXT, reference))
+        if built.reference:
+            filters.append((mapping.reference_field(self.settings).name, envelope.FieldType.TEXT, built.reference))
         reply = self._request("GET", params=envelope.lookup_params(filters))
         if not 200 <= reply.status < 300:
             raise DeliveryError(_refusal(reply, "the look-up of an earlier attempt"), retryable=False)
@@ -236,7 +265,7 @@ class AccountViewSession(BuildThenDeliver):
         return numbers[0] if numbers else None
 
     # -- batches 2..n: PUT --------------------------------------------------------------
-    def _later_batch(self, order: Order, progress: Progress, lines: Table, size: int, batch: int,
+    def _later_batch(self, order: OrderRef, progress: Progress, lines: Table, size: int, batch: int,
                      total: int) -> Progress:
         assert progress.order_nr is not None
         number, start, stop = progress.order_nr, (batch - 1) * size, min(batch * size, len(lines.rows))
@@ -254,7 +283,7 @@ class AccountViewSession(BuildThenDeliver):
         log.info("%s: %s accepted", order.label, what)
         return progress
 
-    def _put(self, order: Order, progress: Progress, body: bytes, what: str, start: int) -> bool:
+    def _put(self, order: OrderRef, progress: Progress, body: bytes, what: str, start: int) -> bool:
         reply = self._request("PUT", data=body)
         if not 200 <= reply.status < 300:
             self._save(order, replace(progress, in_flight=None))
@@ -306,6 +335,11 @@ class AccountViewConnector:
 
     def parse_settings(self, raw: Mapping[str, Any]) -> accountview_settings.AccountViewSettings:
         return accountview_settings.parse(raw)
+
+    def builder(self, administration: Administration, settings: accountview_settings.AccountViewSettings,
+                engine: sa.Engine) -> AccountViewSession:
+        administration.connection_for("AccountView")  # checked before anything is built
+        return AccountViewSession(administration, settings, engine, NO_TRANSPORT, NO_TRANSPORT)
 
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: accountview_settings.AccountViewSettings,

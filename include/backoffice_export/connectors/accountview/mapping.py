@@ -90,7 +90,7 @@ are checked against their FieldType (``envelope.Table``).
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -331,6 +331,14 @@ def _list_price(order: Order, line: OrderLine) -> Decimal | None:
     if order.prices_include_vat:
         return net_round(line.original_price * HUNDRED / (HUNDRED + vat_rate(line)))
     return line.original_price
+
+
+def stamped(header_table: Table, ord_date: datetime) -> Table:
+    """The header with another order date: the moment a (new) first request is made."""
+    index = next(i for i, f in enumerate(header_table.fields) if f.name == "ord_date")
+    (row,) = header_table.rows
+    value = envelope.datetime_value(ord_date)
+    return replace(header_table, rows=((*row[:index], value, *row[index + 1:]),))
 
 
 def build_order(order: Order, settings: AccountViewSettings, ord_date: datetime) -> OrderTables:

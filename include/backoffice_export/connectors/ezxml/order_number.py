@@ -24,6 +24,7 @@ saved in the administration's key settings, or sends App4Sales' internal number 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -42,6 +43,27 @@ def reserved_order_nr(engine: sa.Engine, order_id: int) -> str | None:
         return conn.execute(
             sa.select(s.export_state.c.reserved_order_nr).where(s.export_state.c.order_id == order_id)
         ).scalar_one_or_none()
+
+
+def reserved_order_nrs(engine: sa.Engine, order_ids: list[int]) -> dict[int, str]:
+    t = s.export_state
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(t.c.order_id, t.c.reserved_order_nr).where(
+            t.c.order_id.in_(order_ids), t.c.reserved_order_nr.is_not(None))).all())
+
+
+def reserve_order_nrs(engine: sa.Engine, numbers: dict[int, str]) -> None:
+    """``reserve_order_nr`` for many orders, in one transaction."""
+    if not numbers:
+        return
+    t = s.export_state
+    with engine.begin() as conn:
+        updated = conn.execute(
+            sa.update(t).where(t.c.order_id == sa.bindparam("id")).values(reserved_order_nr=sa.bindparam("nr")),
+            [{"id": order_id, "nr": nr} for order_id, nr in numbers.items()]).rowcount
+    if updated != len(numbers):
+        raise LookupError(f"{len(numbers) - updated} of orders {sorted(numbers)} have no export state to reserve "
+                          "a number on")
 
 
 def reserve_order_nr(engine: sa.Engine, order_id: int, order_nr: str) -> None:
@@ -101,18 +123,48 @@ class OrderNumbering:
         generated = self.generated(order, order_type)
         return OrderNumbers(order_nr=generated, generated=generated)
 
+    # -- a slice at a time: what the session's ``prepare_slice`` uses ------------------------
+    def known(self, orders: Sequence[Order], order_type: str) -> tuple[dict[int, str], dict[int, str]]:
+        """The numbers these orders already have: (reserved on their export state, kept from the
+        order itself), by order id, in one query; the others need a new one (``generated``'s rules)."""
+        reserved = {order_id: nr for order_id, nr in reserved_order_nrs(self.engine, [o.id for o in orders]).items()
+                    if is_generated(nr, order_type)}
+        kept = {o.id: o.order_nr for o in orders
+                if o.id not in reserved and self._may_keep(o, order_type)}
+        return reserved, kept  # type: ignore[return-value]
+
+    def next_free(self) -> int:
+        """The number the next draw gives, unless another run draws first (read, nothing drawn)."""
+        last = key_settings.get(self.engine, self.administration_id, ORDER_NR_KEY)
+        return max(int(last or 0) + 1, self._lowest_new())
+
+    def draw(self, count: int) -> range:
+        """``count`` new numbers in one atomic step."""
+        return key_settings.reserve(self.engine, self.administration_id, ORDER_NR_KEY, count,
+                                    at_least=self._lowest_new())
+
+    def reserve(self, numbers: dict[int, str]) -> None:
+        reserve_order_nrs(self.engine, numbers)
+
     def generated(self, order: Order, order_type: str) -> str:
         reserved = reserved_order_nr(self.engine, order.id)
         if reserved is not None and is_generated(reserved, order_type):
             return reserved
-        kept = order.order_nr
-        if kept is not None and is_generated(kept, order_type) and not held_by_another_order(
-                self.engine, self.administration_id, order.id, kept):
-            number = kept
+        if self._may_keep(order, order_type):
+            number = order.order_nr
         else:
-            if self._floor is None:
-                self._floor = highest_used_number(self.engine, self.administration_id) + 1
-            drawn = key_settings.next_value(self.engine, self.administration_id, ORDER_NR_KEY, at_least=self._floor)
+            drawn = key_settings.next_value(self.engine, self.administration_id, ORDER_NR_KEY,
+                                            at_least=self._lowest_new())
             number = f"{order_type}{drawn}"
-        reserve_order_nr(self.engine, order.id, number)
-        return number
+        reserve_order_nr(self.engine, order.id, number)  # type: ignore[arg-type]
+        return number  # type: ignore[return-value]
+
+    def _may_keep(self, order: Order, order_type: str) -> bool:
+        kept = order.order_nr
+        return kept is not None and is_generated(kept, order_type) and not held_by_another_order(
+            self.engine, self.administration_id, order.id, kept)
+
+    def _lowest_new(self) -> int:
+        if self._floor is None:
+            self._floor = highest_used_number(self.engine, self.administration_id) + 1
+        return self._floor

@@ -20,13 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from backoffice_export import key_settings, repository
-from backoffice_export.connectors.base import BuildThenDeliver, Sent
+from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, Sent
 from backoffice_export.connectors.reflecta import mapping
 from backoffice_export.connectors.reflecta import settings as reflecta_settings
-from backoffice_export.errors import DeliveryError, SettingsError
+from backoffice_export.errors import DeliveryError
 from backoffice_export.mapping.text import safe_path_part
 from backoffice_export.mapping.xml import to_bytes, validate
-from backoffice_export.model import Administration, Order, OrderHead
+from backoffice_export.model import Administration, Order, OrderHead, OrderRef
 from backoffice_export.transport.file_drop import FileDrop, open_file_drop
 from backoffice_export.transport.local_copy import ExportCopies
 
@@ -43,8 +43,6 @@ class ReflectaFile:
 
 
 class ReflectaSession(BuildThenDeliver):
-    delivers_from_head = True  # what it sends is all in what build made
-
     def __init__(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,
                  engine: sa.Engine, drop: FileDrop) -> None:
         self.administration, self.settings, self.engine, self.drop = administration, settings, engine, drop
@@ -76,7 +74,7 @@ class ReflectaSession(BuildThenDeliver):
         self.local_copy.write(file_name, data)  # the seed keeps the file before it uploads it
         return ReflectaFile(order_nr, file_name, data)
 
-    def deliver(self, order: Order, built: ReflectaFile) -> Sent:
+    def deliver(self, order: OrderRef, built: ReflectaFile) -> Sent:
         try:
             self.drop.put(built.file_name, built.data)
         except DeliveryError as exc:
@@ -93,10 +91,13 @@ class ReflectaConnector:
     def parse_settings(self, raw: Mapping[str, Any]) -> reflecta_settings.ReflectaSettings:
         return reflecta_settings.parse(raw)
 
+    def builder(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,
+                engine: sa.Engine) -> ReflectaSession:
+        administration.connection_for("Reflecta")  # checked before anything is built
+        return ReflectaSession(administration, settings, engine, NO_TRANSPORT)
+
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,
                      engine: sa.Engine) -> Iterator[ReflectaSession]:
-        if not administration.connection_id:
-            raise SettingsError(f"administration {administration.code} names no Airflow connection for Reflecta")
-        with open_file_drop(administration.connection_id, REMOTE_SUBFOLDER) as drop:
+        with open_file_drop(administration.connection_for("Reflecta"), REMOTE_SUBFOLDER) as drop:
             yield ReflectaSession(administration, settings, engine, drop)
