@@ -34,7 +34,7 @@ def _environment(root: Path) -> None:
         "AIRFLOW_HOME": str(root / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "AIRFLOW__CORE__MAX_MAP_LENGTH": "1024",
         "BACKOFFICE_LOCAL_ROOT": str(root),
         "BACKOFFICE_TASK_RETRIES": "0",

@@ -135,32 +135,30 @@ def send_chunk(
         # Building starts first, in a session without a transport (and, for a chunk of some size,
         # in a process of its own), so the first orders are ready when the connection is.
         building = connector.builder(administration, settings, engine)
-        prepare = getattr(building, "prepare", None)
-        if prepare is not None:  # chunk-wide work a connector does once, e.g. drawing order numbers
-            prepare(heads)
-        with built_ahead(engine, _loader(engine, building), building.build, ids) as turns, \
-                connector.open_session(administration, settings, engine) as session:
-            clock.lap("connected")
-            for turn in turns:
-                if turn.fatal:
-                    raise turn.error  # type: ignore[misc]
-                try:
-                    sent = session.deliver(by_id[turn.order_id], turn.get())
-                except OrderDataError as exc:
-                    fail(turn.order_id, str(exc), retryable=False)
-                except ConnectionLost:
-                    raise
-                except DeliveryError as exc:
-                    fail(turn.order_id, str(exc), retryable=exc.retryable)
-                except Exception as exc:  # a bug must not take the rest of the chunk down with it
-                    log.exception("%s: unexpected error", by_id[turn.order_id].label)
-                    fail(turn.order_id, f"ERROR_Unhandled: {type(exc).__name__}: {exc}", retryable=False)
-                else:
-                    recorder.add(by_id[turn.order_id], sent)
-                    result.sent += 1
-                delivered += 1
-                if delivered == 1:
-                    clock.lap("first order handled")
+        with built_ahead(engine, _loader(engine, building, heads), building.build, ids) as turns:
+            clock.lap("building")
+            with connector.open_session(administration, settings, engine) as session:
+                clock.lap("connected")
+                for turn in turns:
+                    if turn.fatal:
+                        raise turn.error  # type: ignore[misc]
+                    try:
+                        sent = session.deliver(by_id[turn.order_id], turn.get())
+                    except OrderDataError as exc:
+                        fail(turn.order_id, str(exc), retryable=False)
+                    except ConnectionLost:
+                        raise
+                    except DeliveryError as exc:
+                        fail(turn.order_id, str(exc), retryable=exc.retryable)
+                    except Exception as exc:  # a bug must not take the rest of the chunk down with it
+                        log.exception("%s: unexpected error", by_id[turn.order_id].label)
+                        fail(turn.order_id, f"ERROR_Unhandled: {type(exc).__name__}: {exc}", retryable=False)
+                    else:
+                        recorder.add(by_id[turn.order_id], sent)
+                        result.sent += 1
+                    delivered += 1
+                    if delivered == 1:
+                        clock.lap("first order handled")
     except SettingsError as exc:
         recorder.flush()
         for order_id in ids[delivered:]:
@@ -179,14 +177,20 @@ def send_chunk(
     return result
 
 
-def _loader(engine: sa.Engine, session: Any) -> Callable[[Sequence[int]], list[Order]]:
-    """Loads a slice of the chunk's orders (items, customers and reps once per chunk), and lets
-    the session prepare them together where it has work that is cheaper a slice at a time
-    (``prepare_slice``: EzXml numbers its orders so)."""
+def _loader(engine: sa.Engine, session: Any, heads: list[OrderHead]) -> Callable[[Sequence[int]], list[Order]]:
+    """Loads a slice of the chunk's orders (items, customers and reps once per chunk). Before the
+    first, the session's chunk-wide ``prepare(heads)`` (Reflecta draws the chunk's numbers); with
+    each, its ``prepare_slice`` (EzXml numbers a slice at once). Both run where building does,
+    so for a chunk of some size, in the builder, while the task's process connects."""
+    prepare = getattr(session, "prepare", None)
     prepare_slice = getattr(session, "prepare_slice", None)
     known = repository.Known()
 
     def load(order_ids: Sequence[int]) -> list[Order]:
+        nonlocal prepare
+        if prepare is not None:
+            prepare(heads)
+            prepare = None
         orders = repository.load_orders(engine, order_ids, known=known)
         if prepare_slice is not None:
             prepare_slice(orders)

@@ -35,10 +35,12 @@ def dumps(value: Any, *, indent: int | None = None) -> bytes:
     # to look for floats cost more than encoding it.
     if _FLOAT_NUMBER.search(_STRING.sub("", text)):
         raise TypeError("a float reached a JSON body: amounts must be Decimal")
-    return _MARKED.sub(r"\1", text).encode("utf-8")
+    # split keeps the captured number between the pieces around each mark; joined, the marks and
+    # their quotes are gone. (``sub`` with a group reference expands it in Python, per amount.)
+    return "".join(_MARKED.split(text)).encode("utf-8")
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, unrolled: no alternation per character
 _FLOAT_NUMBER = re.compile(r"[0-9][.eE]|NaN|Infinity")
 
 
