@@ -45,7 +45,7 @@ from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, Pr
 from backoffice_export.connectors.ezxml import csv_format, default_xml, reflecta_xml
 from backoffice_export.connectors.ezxml import settings as ezxml_settings
 from backoffice_export.connectors.ezxml.common import OrderNumbers, UnhandledOrderError
-from backoffice_export.connectors.ezxml.order_number import OrderNumbering
+from backoffice_export.connectors.ezxml.order_number import OrderNumbering, numbers_of
 from backoffice_export.connectors.ezxml.settings import EzXmlSettings, Format
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.text import safe_path_part
@@ -101,10 +101,9 @@ class EzXmlSession(BuildThenDeliver):
         return self.numbers(order, f"{self.layout.order_type}0")
 
     def numbers(self, order: Order, generated: str | None) -> OrderNumbers:
-        """The order's numbers when its generated number is ``generated`` (``numbers_for``'s shapes)."""
-        if self.settings.UseInternalOrdersAsWebOrderNr:
-            return OrderNumbers(order.internal_order_nr, generated if self.layout.generated_always else None)
-        return OrderNumbers(generated, generated)  # type: ignore[arg-type]
+        """The order's numbers when its generated number is ``generated``."""
+        return numbers_of(order, generated, use_internal=self.settings.UseInternalOrdersAsWebOrderNr,
+                          generated_always=self.layout.generated_always)
 
     def prepare_slice(self, orders: Sequence[Order]) -> None:
         """Render a slice's orders and number those that rendered, in one draw (module docstring)."""

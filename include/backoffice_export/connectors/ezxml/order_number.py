@@ -62,18 +62,13 @@ def reserve_order_nrs(engine: sa.Engine, numbers: dict[int, str]) -> None:
             sa.update(t).where(t.c.order_id == sa.bindparam("id")).values(reserved_order_nr=sa.bindparam("nr")),
             [{"id": order_id, "nr": nr} for order_id, nr in numbers.items()]).rowcount
     if updated != len(numbers):
-        raise LookupError(f"{len(numbers) - updated} of orders {sorted(numbers)} have no export state to reserve "
-                          "a number on")
+        raise LookupError(f"{len(numbers) - updated} of order ids {sorted(numbers)} have no export state to "
+                          "reserve a number on")
 
 
 def reserve_order_nr(engine: sa.Engine, order_id: int, order_nr: str) -> None:
     """Keep ``order_nr`` for this order's next attempts; the runner's claim makes the writer unique."""
-    with engine.begin() as conn:
-        updated = conn.execute(
-            sa.update(s.export_state).where(s.export_state.c.order_id == order_id).values(reserved_order_nr=order_nr)
-        ).rowcount
-    if updated != 1:
-        raise LookupError(f"order id {order_id} has no export state to reserve {order_nr} on")
+    reserve_order_nrs(engine, {order_id: order_nr})
 
 
 def highest_used_number(engine: sa.Engine, administration_id: int) -> int:
@@ -103,6 +98,15 @@ def held_by_another_order(engine: sa.Engine, administration_id: int, order_id: i
     return on_order is not None or reserved is not None
 
 
+def numbers_of(order: Order, generated: str | None, *, use_internal: bool, generated_always: bool) -> OrderNumbers:
+    """The order's numbers when its generated number is ``generated``: the internal number as the
+    order number with ``UseInternalOrdersAsWebOrderNr`` (the generated one only where the format
+    writes it too), else the generated one for both."""
+    if use_internal:
+        return OrderNumbers(order.internal_order_nr, generated if generated_always else None)
+    return OrderNumbers(generated, generated)  # type: ignore[arg-type]
+
+
 def is_generated(order_nr: str, order_type: str) -> bool:
     match = _GENERATED.match(order_nr)
     return match is not None and match[1] == order_type
@@ -117,11 +121,8 @@ class OrderNumbering:
 
     def numbers_for(self, order: Order, order_type: str, *, generated_always: bool = False) -> OrderNumbers:
         """The order's numbers; ``generated_always`` when the format writes the generated one too."""
-        if self.use_internal:
-            generated = self.generated(order, order_type) if generated_always else None
-            return OrderNumbers(order_nr=order.internal_order_nr, generated=generated)
-        generated = self.generated(order, order_type)
-        return OrderNumbers(order_nr=generated, generated=generated)
+        drawn = self.generated(order, order_type) if generated_always or not self.use_internal else None
+        return numbers_of(order, drawn, use_internal=self.use_internal, generated_always=generated_always)
 
     # -- a slice at a time: what the session's ``prepare_slice`` uses ------------------------
     def known(self, orders: Sequence[Order], order_type: str) -> tuple[dict[int, str], dict[int, str]]:
