@@ -211,10 +211,10 @@ def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
     folder = _folder(conn.schema, subfolder)
     stale_after = float(conn.extra_dejson.get("stale_part_seconds", STALE_PART_SECONDS))
     if kind in {"sftp", "ssh"}:
-        from airflow.providers.sftp.hooks.sftp import SFTPHook
+        from backoffice_export.transport.sftp_hook import NoDelaySFTPHook
 
         # One attempt: Airflow retries the task with backoff, and the rest of the chunk waits for it.
-        hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1)
+        hook = NoDelaySFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1)
         destination = _describe(conn, "sftp", folder)
         with contextlib.ExitStack() as stack:
             try:
