@@ -1,10 +1,14 @@
 """Per connector: the benchmark's administration, its mapping-only call, and its bare floor.
 
-The floor replays exactly what the pipeline delivered (the files a sandbox received, the
-requests an ERP emulator accepted) to the same kind of server, over the same client library,
-on one reused connection, with nothing else in the loop: no Airflow, no database, no mapping.
-File hand-offs keep their protocol (temporary name, then rename) so both sides pay the same
-round trips.
+The floor delivers the pipeline's payloads (built by each connector's own mapping, with
+stand-in order numbers) to the same servers, over the same client library, on one reused
+connection, with nothing else in the loop: no Airflow, no database, no mapping. File hand-offs
+keep their protocol (temporary name, then rename) so both sides pay the same round trips. It
+is measured twice, before and after the pipeline, to untouched destinations each time: this
+machine's speed drifts by tens of percent within minutes, and the mean of the two passes is
+the floor at the pipeline's midpoint. An untimed warm-up pass comes first: whatever ran first
+against the fresh servers was up to a third slower (their code and memory still cold), a cost
+that the old order (pipeline first, floor after) billed to the pipeline alone.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +109,7 @@ def mapping_rates(engine: sa.Engine, chosen: list[Target], chunk: int = 500) -> 
 
 # -- the floor ----------------------------------------------------------------------------------
 
-def _sftp_floor(conn: dict[str, Any], files: list[tuple[str, bytes]]) -> float:
+def _sftp_floor(conn: dict[str, Any], files: list[tuple[str, bytes]], folder: str) -> float:
     import paramiko
 
     client = paramiko.SSHClient()
@@ -119,17 +123,17 @@ def _sftp_floor(conn: dict[str, Any], files: list[tuple[str, bytes]]) -> float:
                    allow_agent=False, compress=compress)
     sftp = client.open_sftp()
     with contextlib.suppress(OSError):
-        sftp.mkdir("floor")
+        sftp.mkdir(folder)
     began = time.perf_counter()
     for name, data in files:
-        sftp.putfo(io.BytesIO(data), f"floor/.{name}.part", file_size=len(data), confirm=True)
-        sftp.posix_rename(f"floor/.{name}.part", f"floor/{name}")
+        sftp.putfo(io.BytesIO(data), f"{folder}/.{name}.part", file_size=len(data), confirm=True)
+        sftp.posix_rename(f"{folder}/.{name}.part", f"{folder}/{name}")
     elapsed = time.perf_counter() - began
     client.close()
     return elapsed
 
 
-def _ftps_floor(conn: dict[str, Any], files: list[tuple[str, bytes]]) -> float:
+def _ftps_floor(conn: dict[str, Any], files: list[tuple[str, bytes]], folder: str) -> float:
     import ftplib
     import ssl
 
@@ -139,52 +143,77 @@ def _ftps_floor(conn: dict[str, Any], files: list[tuple[str, bytes]]) -> float:
     ftp.login(conn["login"], conn["password"])
     ftp.prot_p()
     with contextlib.suppress(ftplib.error_perm):
-        ftp.mkd("floor")
+        ftp.mkd(folder)
     began = time.perf_counter()
     for name, data in files:
-        ftp.storbinary(f"STOR floor/.{name}.part", io.BytesIO(data), max(len(data), 8192))  # as file_drop does
-        ftp.rename(f"floor/.{name}.part", f"floor/{name}")
+        ftp.storbinary(f"STOR {folder}/.{name}.part", io.BytesIO(data), max(len(data), 8192))  # as file_drop does
+        ftp.rename(f"{folder}/.{name}.part", f"{folder}/{name}")
     elapsed = time.perf_counter() - began
     ftp.quit()
     return elapsed
 
 
-def _received(servers: RemoteSandboxes, kind: str, folder: str) -> list[tuple[str, bytes]]:
-    return [(Path(path).name, data) for path, data in servers.received_files(kind).items()
-            if path.startswith(f"{folder}/") and not Path(path).name.startswith(".")]
+def _file_name(target: Target, order: Any) -> str:
+    extension = "csv" if target.settings.get("OrderFormat") == "CSV" else "xml"
+    return f"{order.internal_order_nr}.{extension}"
 
 
-def floor_rates(servers: RemoteSandboxes, chosen: list[Target], engine: sa.Engine) -> dict[str, float]:
-    """Orders per second when the same payloads go out through a bare client loop."""
+def floor_payloads(engine: sa.Engine, chosen: list[Target], folder: Path) -> dict[str, Path]:
+    """Each target's payloads, built once by its own mapping before the pipeline runs (the
+    pipeline's bytes, with stand-in order numbers), so every floor pass replays the very same
+    ones. Kept on disk between passes, not in the process the pipeline runs in."""
+    import pickle
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = {}
+    for target in chosen:
+        build = _mapper(target.connector, get_connector(target.connector).parse_settings(target.settings))
+        assert build is not None
+        payloads: list[Any] = []
+        for order in _orders_of(engine, target):
+            payload = build(order)
+            payloads.append((_file_name(target, order), payload) if target.connector in FILE_CONNECTORS else payload)
+        stored[target.name] = folder / f"{target.name}.pickle"
+        stored[target.name].write_bytes(pickle.dumps(payloads))
+    return stored
+
+
+FILE_CONNECTORS = ("reflecta", "ezxml")
+
+
+def floor_rates(servers: RemoteSandboxes, chosen: list[Target], payloads: dict[str, Path],
+                floor_pass: str, *, limit: int | None = None) -> dict[str, float]:
+    """Orders per second when the same payloads (the first ``limit``) go out through a bare
+    client loop: one pass, to untouched destinations (a folder of its own, a fresh emulator)."""
+    import pickle
+
     from bench import http_adapters
 
     seconds: dict[str, float] = {}
     counted: dict[str, int] = {}
     for target in chosen:
+        loaded = pickle.loads(payloads[target.name].read_bytes())[:limit]  # noqa: S301 (written by floor_payloads)
+        conn = servers.connections[target.connection_id]
         if target.connector == "reflecta":
-            files = _received(servers, "sftp", "bench-reflecta/orders")
-            elapsed, count = _sftp_floor(servers.connections[target.connection_id], files), len(files)
+            elapsed = _sftp_floor(conn, loaded, f"floor-{floor_pass}")
         elif target.connector == "ezxml":
-            files = _received(servers, "ftps", f"bench-{target.name}/export")
-            elapsed, count = _ftps_floor(servers.connections[target.connection_id], files), len(files)
+            elapsed = _ftps_floor(conn, loaded, f"floor-{floor_pass}")
         else:
-            build = _mapper(target.connector, get_connector(target.connector).parse_settings(target.settings))
-            payloads = [build(order) for order in _orders_of(engine, target)]
-            measured = http_adapters.floor(target.connector, payloads, servers.floor[target.connector])
+            measured = http_adapters.floor(target.connector, loaded, servers.floor[floor_pass][target.connector])
             if measured is None:
                 continue
-            elapsed, count = measured, len(payloads)
+            elapsed = measured
         seconds[target.connector] = seconds.get(target.connector, 0.0) + elapsed
-        counted[target.connector] = counted.get(target.connector, 0) + count
+        counted[target.connector] = counted.get(target.connector, 0) + len(loaded)
     return {c: counted[c] / seconds[c] for c in seconds if seconds[c]}
 
 
-def _orders_of(engine: sa.Engine, target: Target, chunk: int = 500) -> list[Any]:
+def _orders_of(engine: sa.Engine, target: Target, chunk: int = 500) -> Iterator[Any]:
     from backoffice_export.db import schema as s
 
     with engine.connect() as conn:
         ids = list(conn.execute(
             sa.select(s.orders.c.id).join(s.administrations, s.administrations.c.id == s.orders.c.administration_id)
             .where(s.administrations.c.code == f"bench-{target.name}").order_by(s.orders.c.id)).scalars())
-    return [order for start in range(0, len(ids), chunk)
-            for order in repository.load_orders(engine, ids[start:start + chunk])]
+    for start in range(0, len(ids), chunk):
+        yield from repository.load_orders(engine, ids[start:start + chunk])

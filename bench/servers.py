@@ -6,9 +6,10 @@ billed to the client, and a client that prepares the next order while the ERP ha
 could never show it. So the benchmark starts them in a child process (the machine's second core)
 and talks to them over loopback only, through Airflow connections, like the product does.
 
-The child prints one JSON line: the Airflow connections of every benchmark target, those of a
-second, untouched set of API emulators for the floor, and the folders the file sandboxes keep
-their users' files in (read back from disk for the floor). It stops when its stdin closes.
+The child prints one JSON line: the Airflow connections of every benchmark target, those of
+untouched API emulators for the floor (a set per floor pass, ``FLOOR_PASSES``: an untimed
+warm-up, then the floor before and after the pipeline), and the folders the file sandboxes keep their users'
+files in. It stops when its stdin closes.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 USER = "app4sales"
 EZXML_FORMATS = ("Default", "CSV", "Reflecta")
 HTTP_CONNECTORS = ("spector", "styleman", "accountview")
+FLOOR_PASSES = ("warm-up", "before", "after")
 
 
-def describe(sandboxes: Any, floor_apis: dict[str, Any]) -> dict[str, Any]:
+def describe(sandboxes: Any, floor_apis: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What the parent needs to reach the servers: connections by id, and the file folders."""
     connections: dict[str, Any] = {"bench_reflecta": sandboxes.airflow_connection("sftp", USER, "bench-reflecta")}
     for fmt in EZXML_FORMATS:
@@ -35,8 +37,9 @@ def describe(sandboxes: Any, floor_apis: dict[str, Any]) -> dict[str, Any]:
             "ftps", USER, f"bench-ezxml-{fmt.lower()}")
     for connector in HTTP_CONNECTORS:
         connections[f"bench_{connector}"] = sandboxes.apis[connector].airflow_connection()
-    floor = {name: (api.airflow_connection("basic") if name == "styleman" else api.airflow_connection())
-             for name, api in floor_apis.items()}
+    floor = {floor_pass: {name: (api.airflow_connection("basic") if name == "styleman" else api.airflow_connection())
+                          for name, api in apis.items()}
+             for floor_pass, apis in floor_apis.items()}
     return {"connections": connections, "floor": floor,
             "homes": {"sftp": str(sandboxes.sftp.user_root(USER)), "ftps": str(sandboxes.ftp.user_root(USER))}}
 
@@ -47,15 +50,18 @@ def serve(root: Path) -> None:
 
     from backoffice_export.sandbox import ERP_API_MODULES, Sandboxes
 
-    floor_apis = {name: importlib.import_module(ERP_API_MODULES[name]).Api(root / "floor") for name in HTTP_CONNECTORS}
+    floor_apis = {floor_pass: {name: importlib.import_module(ERP_API_MODULES[name]).Api(root / "floor" / floor_pass)
+                               for name in HTTP_CONNECTORS}
+                  for floor_pass in FLOOR_PASSES}
+    every_floor_api = [api for apis in floor_apis.values() for api in apis.values()]
     with Sandboxes(root / "sandbox", USER) as sandboxes:
-        for api in floor_apis.values():
+        for api in every_floor_api:
             api.start()
         try:
             print(json.dumps(describe(sandboxes, floor_apis)), flush=True)
             sys.stdin.read()
         finally:
-            for api in floor_apis.values():
+            for api in every_floor_api:
                 api.stop()
 
 
@@ -66,7 +72,7 @@ class RemoteSandboxes:
         self.root = root
         self._process: subprocess.Popen[str] | None = None
         self.connections: dict[str, dict[str, Any]] = {}
-        self.floor: dict[str, dict[str, Any]] = {}
+        self.floor: dict[str, dict[str, dict[str, Any]]] = {}  # floor pass -> connector -> connection
         self._homes: dict[str, Path] = {}
 
     def __enter__(self) -> RemoteSandboxes:
