@@ -3,12 +3,10 @@
 The floor delivers the pipeline's payloads (built by each connector's own mapping, with
 stand-in order numbers) to the same servers, over the same client library, on one reused
 connection, with nothing else in the loop: no Airflow, no database, no mapping. File hand-offs
-keep their protocol (temporary name, then rename) so both sides pay the same round trips. It
-is measured twice, before and after the pipeline, to untouched destinations each time: this
-machine's speed drifts by tens of percent within minutes, and the mean of the two passes is
-the floor at the pipeline's midpoint. An untimed warm-up pass comes first: whatever ran first
-against the fresh servers was up to a third slower (their code and memory still cold), a cost
-that the old order (pipeline first, floor after) billed to the pipeline alone.
+keep their protocol (temporary name, then rename) so both sides pay the same round trips. An
+untimed warm-up pass comes first: whatever ran first against the fresh servers was up to a
+third slower (their code and memory still cold). The timed floor is then taken beside each
+chunk of the pipeline (``paired_floor``), to destinations of its own.
 """
 
 from __future__ import annotations
@@ -187,25 +185,29 @@ def floor_rates(servers: RemoteSandboxes, chosen: list[Target], payloads: dict[s
     client loop: one pass, to untouched destinations (a folder of its own, a fresh emulator)."""
     import pickle
 
-    from bench import http_adapters
-
     seconds: dict[str, float] = {}
     counted: dict[str, int] = {}
     for target in chosen:
         loaded = pickle.loads(payloads[target.name].read_bytes())[:limit]  # noqa: S301 (written by floor_payloads)
-        conn = servers.connections[target.connection_id]
-        if target.connector == "reflecta":
-            elapsed = _sftp_floor(conn, loaded, f"floor-{floor_pass}")
-        elif target.connector == "ezxml":
-            elapsed = _ftps_floor(conn, loaded, f"floor-{floor_pass}")
-        else:
-            measured = http_adapters.floor(target.connector, loaded, servers.floor[floor_pass][target.connector])
-            if measured is None:
-                continue
-            elapsed = measured
+        elapsed = floor_seconds(servers, target, loaded, floor_pass)
+        if elapsed is None:
+            continue
         seconds[target.connector] = seconds.get(target.connector, 0.0) + elapsed
         counted[target.connector] = counted.get(target.connector, 0) + len(loaded)
     return {c: counted[c] / seconds[c] for c in seconds if seconds[c]}
+
+
+def floor_seconds(servers: RemoteSandboxes, target: Target, loaded: list[Any], floor_pass: str) -> float | None:
+    """Seconds the bare client loop takes to deliver ``loaded`` for ``target`` (connecting not
+    counted), to that pass's folder or emulator."""
+    from bench import http_adapters
+
+    conn = servers.connections[target.connection_id]
+    if target.connector == "reflecta":
+        return _sftp_floor(conn, loaded, f"floor-{floor_pass}")
+    if target.connector == "ezxml":
+        return _ftps_floor(conn, loaded, f"floor-{floor_pass}")
+    return http_adapters.floor(target.connector, loaded, servers.floor[floor_pass][target.connector])
 
 
 def _orders_of(engine: sa.Engine, target: Target, chunk: int = 500) -> Iterator[Any]:

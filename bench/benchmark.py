@@ -7,8 +7,9 @@ One run prints:
   ``send_orders_to_backoffice`` against the loopback sandboxes and ERP emulators, which run in a
   process of their own as a real ERP would: ``servers``);
 - the floor: the same payloads delivered to the same servers by a bare loop over the same client
-  libraries on one reused connection, no Airflow, no database, measured just before and just
-  after the pipeline (the mean of the two is the floor); and pipeline / floor;
+  libraries on one reused connection, no Airflow, no database, measured beside each chunk (right
+  after it, as many orders as it sent: ``paired_floor``); and pipeline / floor per connector,
+  with the spread of the per-chunk ratios;
 - mapping and serialisation alone, orders per second per connector;
 - DAG file processing time as ``airflow dags report`` shows it;
 - task instances per run, XCom bytes per order;
@@ -51,10 +52,11 @@ def run(orders: int, chunk_size: int, memory_scale: int, root: Path) -> None:
     _environment(root)
 
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.listener import get_listener_manager
     from airflow.utils import db
 
     from backoffice_export.db.engine import create_engine, create_schema, engine_for_connection
-    from bench import adapters, figures
+    from bench import adapters, figures, paired_floor
     from bench.generate import generate
     from bench.servers import RemoteSandboxes
 
@@ -76,12 +78,19 @@ def run(orders: int, chunk_size: int, memory_scale: int, root: Path) -> None:
         adapters.floor_rates(servers, targets, payloads, "warm-up", limit=WARM_UP_ORDERS)
         report.note(f"warmed the servers up with {WARM_UP_ORDERS} orders per target in "
                     f"{time.perf_counter() - started:.1f} s (not counted)")
-        report.floor_passes["before"] = adapters.floor_rates(servers, targets, payloads, "before")
-        started = time.perf_counter()
-        dag_run = dag.test(run_conf={"chunk_size": chunk_size})
-        report.pipeline_seconds = time.perf_counter() - started
-        report.floor_passes["after"] = adapters.floor_rates(servers, targets, payloads, "after")
+        beside = paired_floor.FloorBesideChunks(
+            engine, targets, payloads, lambda target, loaded: adapters.floor_seconds(servers, target, loaded, "beside"))
+        listeners = get_listener_manager()
+        listeners.add_listener(beside)
+        try:
+            started = time.perf_counter()
+            dag_run = dag.test(run_conf={"chunk_size": chunk_size})
+            report.pipeline_seconds = time.perf_counter() - started - beside.spent
+        finally:
+            listeners.pm.unregister(beside)
         report.collect_run(dag_run, engine, targets, per_target)
+        beside.add_chunk_durations(report.chunk_seconds)
+        report.floor_beside = beside.chunks
 
         report.mapping = adapters.mapping_rates(engine, targets)
         report.dag_processing = figures.dag_processing_seconds()

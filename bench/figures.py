@@ -28,15 +28,30 @@ class Report:
     task_instances: int = 0
     xcom_bytes: int = 0
     mapping: dict[str, float] = field(default_factory=dict)
-    floor_passes: dict[str, dict[str, float]] = field(default_factory=dict)  # pass -> connector -> orders/s
+    chunk_seconds: dict[tuple[str, int], float] = field(default_factory=dict)  # (task id, map index) -> s
+    floor_beside: list[Any] = field(default_factory=list)  # paired_floor.ChunkBeside, one per chunk
     dag_processing: dict[str, float] = field(default_factory=dict)
     memory: dict[int, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def _beside(self, connector: str) -> list[Any]:
+        return [chunk for chunk in self.floor_beside if chunk.connector == connector and chunk.floor_seconds]
+
     def floor(self, connector: str) -> float:
-        """Orders per second on the floor: the mean of the passes' times per order."""
-        rates = [rates[connector] for rates in self.floor_passes.values() if rates.get(connector)]
-        return len(rates) / sum(1 / rate for rate in rates) if rates else 0.0
+        """Orders per second on the floor slices taken beside this connector's chunks."""
+        chunks = self._beside(connector)
+        seconds = sum(chunk.floor_seconds for chunk in chunks)
+        return sum(chunk.orders for chunk in chunks) / seconds if seconds else 0.0
+
+    def ratio(self, connector: str) -> tuple[float, float, float]:
+        """Pipeline / floor for the connector (its chunks' time over their slices' time), and the
+        lowest and highest of its chunks' own ratios."""
+        chunks = [chunk for chunk in self._beside(connector) if chunk.chunk_seconds]
+        if not chunks:
+            return (float("nan"),) * 3
+        each = [chunk.chunk_seconds / chunk.floor_seconds for chunk in chunks]
+        overall = sum(chunk.chunk_seconds for chunk in chunks) / sum(chunk.floor_seconds for chunk in chunks)
+        return overall, min(each), max(each)
 
     def note(self, text: str) -> None:
         print(text, flush=True)
@@ -53,7 +68,9 @@ class Report:
         seconds: dict[str, float] = defaultdict(float)
         for ti in tis:
             if ti.task_id.endswith(".send_chunk") and ti.start_date and ti.end_date:
-                seconds[ti.task_id.split(".")[0]] += (ti.end_date - ti.start_date).total_seconds()
+                took = (ti.end_date - ti.start_date).total_seconds()
+                seconds[ti.task_id.split(".")[0]] += took
+                self.chunk_seconds[(ti.task_id, ti.map_index)] = took
         self.connector_seconds = dict(seconds)
         for target in targets:
             self.connector_orders[target.connector] = (self.connector_orders.get(target.connector, 0)
@@ -73,18 +90,17 @@ class Report:
         print(f"orders: {n}, lines per order: ~20, chunk size: {self.chunk_size}; final states: {self.states}")
         print(f"\nend to end (dag.test(), tasks run one after another): {self.pipeline_seconds:.1f} s, "
               f"{n / self.pipeline_seconds:.0f} orders/s overall")
-        print(f"{'connector':<12} {'orders':>7} {'pipeline/s':>11} {'floor/s':>9} {'pipe/floor':>11} {'mapping/s':>10}"
-              f"   {'floor before/s':>14} {'floor after/s':>13}")
+        print(f"{'connector':<12} {'orders':>7} {'pipeline/s':>11} {'floor/s':>9} {'pipe/floor':>11} "
+              f"{'per chunk':>11} {'mapping/s':>10}")
         for connector, count in self.connector_orders.items():
             spent = self.connector_seconds.get(connector, 0.0)
             pipe = count / spent if spent else 0.0
-            floor = self.floor(connector)
-            ratio = floor / pipe if pipe and floor else float("nan")
-            passes = [self.floor_passes.get(p, {}).get(connector, 0.0) for p in ("before", "after")]
-            print(f"{connector:<12} {count:>7} {pipe:>11.0f} {floor:>9.0f} {ratio:>11.2f} "
-                  f"{self.mapping.get(connector, 0.0):>10.0f}   {passes[0]:>14.0f} {passes[1]:>13.0f}")
+            ratio, lowest, highest = self.ratio(connector)
+            print(f"{connector:<12} {count:>7} {pipe:>11.0f} {self.floor(connector):>9.0f} {ratio:>11.2f} "
+                  f"{f'{lowest:.2f}-{highest:.2f}':>11} {self.mapping.get(connector, 0.0):>10.0f}")
         print("(pipe/floor = time per order in the pipeline / time per order on the bare floor; target <= 1.3."
-              "\n the floor is measured just before and just after the pipeline; floor/s is their mean)")
+              "\n the floor is taken beside each chunk: right after it, as many of its target's payloads;"
+              "\n per chunk = the lowest and highest ratio of one chunk to its own floor slice)")
         limit = 5 * math.ceil(n / self.chunk_size) + 10
         print(f"\ntask instances per run: {self.task_instances} (target <= 5 x ceil(N / chunk) + 10 = {limit})")
         print(f"XCom: {self.xcom_bytes} bytes, {self.xcom_bytes / n:.1f} bytes per order (target <= 64)")

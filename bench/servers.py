@@ -8,8 +8,8 @@ and talks to them over loopback only, through Airflow connections, like the prod
 
 The child prints one JSON line: the Airflow connections of every benchmark target, those of
 untouched API emulators for the floor (a set per floor pass, ``FLOOR_PASSES``: an untimed
-warm-up, then the floor before and after the pipeline), and the folders the file sandboxes keep their users'
-files in. It stops when its stdin closes.
+warm-up, then the floor taken beside the pipeline's chunks), and the folders the file sandboxes
+keep their users' files in. It stops when its stdin closes.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 USER = "app4sales"
 EZXML_FORMATS = ("Default", "CSV", "Reflecta")
 HTTP_CONNECTORS = ("spector", "styleman", "accountview")
-FLOOR_PASSES = ("warm-up", "before", "after")
+FLOOR_PASSES = ("warm-up", "beside")
 
 
 def describe(sandboxes: Any, floor_apis: dict[str, dict[str, Any]]) -> dict[str, Any]:
