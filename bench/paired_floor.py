@@ -38,7 +38,7 @@ class ChunkBeside:
     task_id: str
     map_index: int
     orders: int
-    floor_seconds: float
+    floor_seconds: float | None  # None: this connector has no floor
     chunk_seconds: float = 0.0  # filled in from the task instance once the run is over
 
 
@@ -46,7 +46,7 @@ class FloorBesideChunks:
     """The listener: after every ``send_chunk``, its slice of the floor."""
 
     def __init__(self, engine: sa.Engine, targets: list[Target], payloads: dict[str, Path],
-                 deliver: Callable[[Target, list[Any]], float]) -> None:
+                 deliver: Callable[[Target, list[Any]], float | None]) -> None:
         self.engine, self.payloads, self.deliver = engine, payloads, deliver
         self.targets = {f"bench-{target.name}": target for target in targets}
         self.used: dict[str, int] = {}  # target -> payloads already sent: each goes once

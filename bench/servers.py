@@ -8,8 +8,7 @@ and talks to them over loopback only, through Airflow connections, like the prod
 
 The child prints one JSON line: the Airflow connections of every benchmark target, those of
 untouched API emulators for the floor (a set per floor pass, ``FLOOR_PASSES``: an untimed
-warm-up, then the floor taken beside the pipeline's chunks), and the folders the file sandboxes
-keep their users' files in. It stops when its stdin closes.
+warm-up, then the floor taken beside the pipeline's chunks). It stops when its stdin closes.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ FLOOR_PASSES = ("warm-up", "beside")
 
 
 def describe(sandboxes: Any, floor_apis: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What the parent needs to reach the servers: connections by id, and the file folders."""
+    """What the parent needs to reach the servers: connections by id (targets, then floor passes)."""
     connections: dict[str, Any] = {"bench_reflecta": sandboxes.airflow_connection("sftp", USER, "bench-reflecta")}
     for fmt in EZXML_FORMATS:
         connections[f"bench_ezxml_{fmt.lower()}"] = sandboxes.airflow_connection(
@@ -40,8 +39,7 @@ def describe(sandboxes: Any, floor_apis: dict[str, dict[str, Any]]) -> dict[str,
     floor = {floor_pass: {name: (api.airflow_connection("basic") if name == "styleman" else api.airflow_connection())
                           for name, api in apis.items()}
              for floor_pass, apis in floor_apis.items()}
-    return {"connections": connections, "floor": floor,
-            "homes": {"sftp": str(sandboxes.sftp.user_root(USER)), "ftps": str(sandboxes.ftp.user_root(USER))}}
+    return {"connections": connections, "floor": floor}
 
 
 def serve(root: Path) -> None:
@@ -66,14 +64,13 @@ def serve(root: Path) -> None:
 
 
 class RemoteSandboxes:
-    """The parent's handle on the server process: its connections, and the files it received."""
+    """The parent's handle on the server process: the connections that reach its servers."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._process: subprocess.Popen[str] | None = None
         self.connections: dict[str, dict[str, Any]] = {}
         self.floor: dict[str, dict[str, dict[str, Any]]] = {}  # floor pass -> connector -> connection
-        self._homes: dict[str, Path] = {}
 
     def __enter__(self) -> RemoteSandboxes:
         self._process = subprocess.Popen(
@@ -86,7 +83,6 @@ class RemoteSandboxes:
             raise RuntimeError(f"the benchmark's server process exited ({self._process.returncode}) before serving")
         described = json.loads(line)
         self.connections, self.floor = described["connections"], described["floor"]
-        self._homes = {kind: Path(path) for kind, path in described["homes"].items()}
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -100,11 +96,6 @@ class RemoteSandboxes:
                 self._process.kill()
             self._process = None
 
-    def received_files(self, kind: str) -> dict[str, bytes]:
-        """Every file the ``kind`` (``sftp`` / ``ftps``) sandbox holds for the benchmark user."""
-        from backoffice_export.sandbox import files_under
-
-        return files_under(self._homes[kind])
 
 if __name__ == "__main__":
     serve(Path(sys.argv[1]))
