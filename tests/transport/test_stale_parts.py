@@ -26,3 +26,20 @@ def test_old_partials_are_swept_and_fresh_ones_left_alone(kind, sandboxes, monke
     with open_file_drop(conn_id, "orders"):
         pass
     assert sorted(p.name for p in target.iterdir()) == [".8.xml.part", "7.xml"]
+
+
+@pytest.mark.parametrize("kind", ["sftp", "ftps"])
+def test_chunks_opening_a_new_folder_at_once_all_connect(kind, sandboxes, monkeypatch):
+    """Parallel chunks of a first run all make ``<folder>/orders``: one losing the race for a
+    level the other just made is not a lost connection (it left a chunk for the retry)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_one(conn_id: str, order_nr: int) -> str:
+        with open_file_drop(conn_id, "orders/deeper") as drop:
+            return drop.put(f"{order_nr}.xml", b"<Orders/>")
+
+    for _ in range(5):
+        conn_id, folder = bind_connection(monkeypatch, sandboxes, kind)
+        with ThreadPoolExecutor(6) as pool:
+            finals = list(pool.map(open_one, [conn_id] * 6, range(6)))
+        assert finals == [f"{folder}/orders/deeper/{n}.xml" for n in range(6)]

@@ -58,18 +58,31 @@ def _folder(base: str | None, subfolder: str) -> str:
     return normal
 
 
+def _levels(folder: str) -> Iterator[str]:
+    """Each folder to make, outermost first (``a/b`` -> ``a``, ``a/b``); an absolute one stays so."""
+    path = "/" if folder.startswith("/") else ""
+    for part in folder.split("/"):
+        if part not in {"", "."}:
+            path = posixpath.join(path, part)
+            yield path
+
+
 class _SftpDrop:
     def __init__(self, hook: Any, client: Any, folder: str, destination: str, timeout: float) -> None:
         self.hook, self.client, self.folder, self.destination = hook, client, folder, destination
         # paramiko waits for an SFTP reply for ever by default: a stalled server would hold the
         # task until its execution timeout. Bound every operation like the FTP hooks do.
         client.get_channel().settimeout(timeout)
-        try:
-            hook.create_directory(folder)
-        except OSError:
-            # Another chunk may have made it between the check and the mkdir: that is fine.
-            if not hook.isdir(folder):
-                raise
+        if hook.isdir(folder):
+            return
+        for path in _levels(folder):
+            try:
+                client.mkdir(path)
+            except OSError:
+                # A parallel chunk made this level first: that is fine. (Checking only the whole
+                # folder here failed the chunk that lost the race for a parent level.)
+                if not hook.isdir(path):
+                    raise
 
     def exists(self, name: str) -> bool:
         return bool(self.hook.path_exists(posixpath.join(self.folder, name)))
@@ -107,11 +120,7 @@ class _FtpDrop:
     def __init__(self, hook: Any, folder: str, destination: str) -> None:
         self.hook, self.folder, self.destination = hook, folder, destination
         conn = hook.get_conn()
-        path = ""
-        for part in folder.split("/"):
-            if part in {"", "."}:
-                continue
-            path = posixpath.join(path, part)
+        for path in _levels(folder):
             with contextlib.suppress(ftplib.error_perm):
                 conn.mkd(path)
 
