@@ -18,14 +18,17 @@ def test_decimals_keep_their_exact_text() -> None:
 
 
 def test_text_that_looks_like_a_number_stays_text() -> None:
-    body = {"Note": 'costs 1.5e3 "or" 2.50 \\ NaN Infinity', "Code": "1.0", "Empty": "", "Flag": True, "None": None}
+    body = {"Note": 'costs 1.5e3 "or" 2.50 \\ NaN Infinity', "Code": "1.0", "Empty": "", "Flag": True, "None": None,
+            "Ends in a backslash \\": "\\", 'Quoted "3.5"': '\\"4.5\\"', "v1.2": ["7.5", "\\\\8.5"]}
     assert json.loads(exact_json.dumps(body)) == body
 
 
 @pytest.mark.parametrize("value", [
     1.5, {"Price": 12.5}, [Decimal("1"), 2.0], {"Lines": [{"Amount": 1e20}]}, {"x": float("nan")},
     {"x": float("inf")}, {"x": -1.0e-7}, {"Note": "a \\" + '"', "Amount": 0.1},
-], ids=["top", "field", "list", "nested-exponent", "nan", "infinity", "negative-exponent", "after-escapes"])
+    {"Note": "ends in a backslash \\", "Amount": 2.5}, {'say "1"': '"', "n": [Decimal(1), "\\", 3.25]},
+], ids=["top", "field", "list", "nested-exponent", "nan", "infinity", "negative-exponent", "after-escapes",
+        "after-a-final-backslash", "after-quotes-in-keys"])
 def test_a_float_anywhere_is_refused(value: object) -> None:
     with pytest.raises(TypeError, match="amounts must be Decimal"):
         exact_json.dumps(value)

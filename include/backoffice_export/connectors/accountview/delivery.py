@@ -36,7 +36,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,6 +76,11 @@ class Progress:
     ord_date: str | None = None
     in_flight: int | None = None
     complete: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored form. Every field is a plain value, so a shallow copy does
+        (``dataclasses.asdict`` deep-copies each one, at a cost per order that showed)."""
+        return dict(vars(self))
 
     @classmethod
     def of(cls, value: Mapping[str, Any] | None) -> Progress:
@@ -134,7 +139,7 @@ class AccountViewSession(BuildThenDeliver):
         for order in orders:
             built = self.ahead.keep(order.id, lambda order=order: self._built(order, stored.get(order.id)))
             if built is not None and built.first is not None:
-                in_flight[order.id] = asdict(built.first.progress)
+                in_flight[order.id] = built.first.progress.as_dict()
         export_state.save_progresses(self.engine, in_flight)
 
     def _built(self, order: Order, stored: dict[str, Any] | None) -> BuiltOrder:
@@ -147,7 +152,7 @@ class AccountViewSession(BuildThenDeliver):
             return BuiltOrder(tables, stored, *looked_up_by)
         size = self.settings.OrderLinesBatchCount or len(tables.lines.rows)
         first = self._first_request(tables, size)
-        return BuiltOrder(tables, asdict(first.progress), *looked_up_by, first)
+        return BuiltOrder(tables, first.progress.as_dict(), *looked_up_by, first)
 
     def deliver(self, order: OrderRef, built: BuiltOrder) -> Sent:
         tables = built.tables
@@ -178,7 +183,7 @@ class AccountViewSession(BuildThenDeliver):
             return self._sent(progress)
         # One batch: "complete" is recorded with the sent state. Until then the stored progress
         # says the POST was in flight, so a task killed now looks the order up instead of resending.
-        return replace(self._sent(progress), progress=asdict(replace(progress, complete=True)))
+        return replace(self._sent(progress), progress=replace(progress, complete=True).as_dict())
 
     def _progress(self, order: OrderRef, stored: Mapping[str, Any] | None) -> Progress:
         progress = Progress.of(stored)
@@ -193,7 +198,7 @@ class AccountViewSession(BuildThenDeliver):
         return progress
 
     def _save(self, order: OrderRef, progress: Progress | None) -> None:
-        export_state.save_progress(self.engine, order.id, None if progress is None else asdict(progress))
+        export_state.save_progress(self.engine, order.id, None if progress is None else progress.as_dict())
 
     def _sent(self, progress: Progress) -> Sent:
         # The number is on the order since batch 1 came in; written again with the sent state, atomically.
@@ -233,7 +238,7 @@ class AccountViewSession(BuildThenDeliver):
     def _first_accepted(self, order: OrderRef, progress: Progress, number: str, total: int) -> Progress:
         progress = replace(progress, order_nr=number, batches=1, in_flight=None)
         if total > 1:  # later batches follow: the number must be kept before the first PUT
-            export_state.save_progress(self.engine, order.id, asdict(progress), order_nr=number)
+            export_state.save_progress(self.engine, order.id, progress.as_dict(), order_nr=number)
         log.info("%s: batch 1 accepted, AccountView order %s", order.label, number)
         return progress
 

@@ -24,7 +24,7 @@ fit its FieldType is a bug here, not an ERP refusal to find out about later.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -97,19 +97,41 @@ class Field:
         return {"Name": self.name, "FieldType": self.type.value}
 
 
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (Decimal, int)) and not isinstance(value, bool)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_logical(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, str) and _DATE.match(value) is not None
+
+
+def _is_datetime(value: Any) -> bool:
+    return isinstance(value, str) and _DATETIME.match(value) is not None
+
+
+# What each FieldType takes (JSON-wise), looked up once per field rather than tested per value.
+_FITS: dict[FieldType, Callable[[Any], bool]] = {
+    FieldType.TEXT: _is_text, FieldType.MEMO: _is_text, FieldType.LOGICAL: _is_logical,
+    FieldType.NUMERIC: _is_number, FieldType.CURRENCY: _is_number, FieldType.DOUBLE: _is_number,
+    FieldType.INTEGER: _is_integer, FieldType.DATE: _is_date, FieldType.DATETIME: _is_datetime,
+}
+
+
 def fits(field_type: FieldType, value: Any) -> bool:
     """Whether ``value`` is what AccountView expects in a field of this type (JSON-wise)."""
-    if field_type in (FieldType.TEXT, FieldType.MEMO):
-        return isinstance(value, str)
-    if field_type is FieldType.LOGICAL:
-        return isinstance(value, bool)
-    if field_type in (FieldType.NUMERIC, FieldType.CURRENCY, FieldType.DOUBLE):
-        return isinstance(value, (Decimal, int)) and not isinstance(value, bool)
-    if field_type is FieldType.INTEGER:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if field_type is FieldType.DATE:
-        return isinstance(value, str) and bool(_DATE.match(value))
-    return isinstance(value, str) and bool(_DATETIME.match(value))
+    return _FITS[field_type](value)
 
 
 @dataclass(frozen=True)
@@ -124,16 +146,21 @@ class Table:
         names = [f.name.upper() for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: a field is defined twice: {names}")
+        checks = [(field, _FITS[field.type]) for field in self.fields]
         for row in self.rows:
-            if len(row) != len(self.fields):
+            if len(row) != len(checks):
                 raise ValueError(f"{self.name}: a row has {len(row)} values for {len(self.fields)} fields")
-            for field, value in zip(self.fields, row, strict=True):
-                if not fits(field.type, value):
+            for (field, check), value in zip(checks, row):  # noqa: B905 (lengths checked above)
+                if not check(value):
                     raise ValueError(f"{self.name}.{field.name}: {value!r} is not a FieldType {field.type.value} "
                                      "value")
 
     def slice(self, start: int, stop: int) -> Table:
-        return Table(self.name, self.fields, self.rows[start:stop])
+        """Some of the rows; checked when this table was made, so not checked again."""
+        part = object.__new__(Table)
+        for name, value in (("name", self.name), ("fields", self.fields), ("rows", self.rows[start:stop])):
+            object.__setattr__(part, name, value)
+        return part
 
     def definition(self) -> dict[str, Any]:
         return {"Name": self.name, "Fields": [f.definition() for f in self.fields]}
