@@ -20,14 +20,22 @@ from backoffice_export.model import Order, OrderLine
 HUNDRED = Decimal(100)
 
 
+# ``Decimal(1).scaleb(-places)`` made once: an order's mapping rounds a hundred amounts or more.
+_STEPS = tuple(Decimal(1).scaleb(-places) for places in range(9))
+
+
+def _step(places: int) -> Decimal:
+    return _STEPS[places] if 0 <= places < len(_STEPS) else Decimal(1).scaleb(-places)
+
+
 def net_round(value: Decimal, places: int = 2) -> Decimal:
     """``Math.Round(value, places)``: half to even, like .NET's default for ``decimal``."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    return value.quantize(_step(places), rounding=ROUND_HALF_EVEN)
 
 
 def format_fixed(value: Decimal, places: int = 2) -> str:
     """``value.ToString("0.00", CultureInfo.InvariantCulture)``: half away from zero, never ``-0.00``."""
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    rounded = value.quantize(_step(places), rounding=ROUND_HALF_UP)
     return format(rounded.copy_abs() if rounded.is_zero() else rounded, "f")
 
 

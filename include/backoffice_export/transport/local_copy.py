@@ -19,7 +19,7 @@ class ExportCopies:
 
     def __init__(self, application_name: str) -> None:
         self.application_name = application_name
-        self._folder: Path | None = None
+        self._folder: str | None = None
 
     def write(self, file_name: str, data: bytes) -> Path:
         if self._folder is None:
@@ -27,16 +27,19 @@ class ExportCopies:
             folder = config.files_root() / "ExportedOrders" / safe_path_part(
                 self.application_name, "Administration.ApplicationName")
             folder.mkdir(parents=True, exist_ok=True)
-            self._folder = folder
-        target = self._folder / safe_path_part(file_name, "Order.OrderNr")
-        # safe_path_part allows no separators, so the target's folder is the checked one; the
-        # check stays as a guard against a future change there.
-        if target.parent != self._folder:
+            self._folder = str(folder)
+        # Plain string paths: a copy is written per order, and pathlib's objects cost more than
+        # the write. safe_path_part allows no separators, so the file stays in the checked folder;
+        # the check stays as a guard against a future change there.
+        name = safe_path_part(file_name, "Order.OrderNr")
+        target = os.path.join(self._folder, name)
+        if os.path.dirname(target) != self._folder:
             raise ValueError(f"{target} leaves {self._folder}")
-        temp = target.with_name(f".{target.name}.part")
-        temp.write_bytes(data)
+        temp = os.path.join(self._folder, f".{name}.part")
+        with open(temp, "wb") as file:
+            file.write(data)
         os.replace(temp, target)
-        return target
+        return Path(target)
 
 
 def write_export_copy(application_name: str, file_name: str, data: bytes) -> Path:

@@ -70,8 +70,9 @@ def build_order(order: Order, settings: ReflectaSettings, order_nr: str) -> etre
     if order.alternate_address is not None:
         _delivery_address(header, order)
     lines = etree.SubElement(header, "OrderLines")
+    delivery_date = None if order.delivery_date is None else iso_date(order.delivery_date)  # the same on every line
     for sequence, line in enumerate(order.lines, start=1):
-        _order_line(lines, order, line, sequence)
+        _order_line(lines, line, sequence, delivery_date)
     return root
 
 
@@ -91,7 +92,7 @@ def _delivery_address(header: etree._Element, order: Order) -> None:
     element(node, "CountryIsoCode", address.country_iso2, field="AlternateAddress.CountryIso2")
 
 
-def _order_line(parent: etree._Element, order: Order, line: OrderLine, sequence: int) -> None:
+def _order_line(parent: etree._Element, line: OrderLine, sequence: int, delivery_date: str | None) -> None:
     where = f"line {sequence}"
     if line.item is None:
         raise OrderDataError("OrderLine.Item", f"{where} has no item")
@@ -120,8 +121,8 @@ def _order_line(parent: etree._Element, order: Order, line: OrderLine, sequence:
                 field=f"Item.ExtraData.{EXTRA_DIMENSION_SIZE}")
     element(node, "OrderedQty", invariant(line.quantity))
     element(node, "SalesPriceAmt", _price(line.price))
-    if order.delivery_date is not None:
-        element(node, "EarliestDeliveryDate", iso_date(order.delivery_date))
+    if delivery_date is not None:
+        element(node, "EarliestDeliveryDate", delivery_date)
 
 
 def _price(value: Decimal) -> str:
