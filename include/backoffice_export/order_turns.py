@@ -7,7 +7,8 @@ the wire as soon as its slice is loaded rather than after the whole chunk is.
 Sending an order is mostly waiting for the ERP; loading and building the next ones needs the
 CPU and the order database, not the connection. ``built_ahead`` does that work in a second
 process (a fork of the task) while the task's process keeps the transport busy, and hands the
-turns over through a pipe, in order; the pipe's buffer bounds how far ahead it gets. A thread
+turns over through a pipe, in order, several at a time (``_Outbox``); what it holds back and the
+pipe's buffer bound how far ahead it gets. A thread
 would not do: CPython runs one thread at a time, so every reply the transport waited for was
 taken up only when the builder let go of the interpreter (the convoy effect), and uploads took
 2.5 to 6 times as long (measured with ``make bench``).
@@ -216,7 +217,7 @@ class _Outbox:
     runner's process read them one by one from a pipe being written to, waking and being woken
     for every order. With the same builder and transport, ``make bench``'s Reflecta chunk took
     1.3-1.5 x the floor that way, and 1.05-1.15 x with the turns handed over a few megabytes
-    at a time (``/tmp/prof/chunk.py`` in the issue's closing note). So the builder holds its
+    at a time (``python -m bench.chunk_probe``, several runs each). So the builder holds its
     turns until they reach ``GROUP_BYTES``, or until the pipe is empty, since the runner may then
     be waiting for the next order. A log record goes after the turns built before it, so the
     task log keeps the builder's order. Memory: at most ``GROUP_BYTES`` waits here, and the
