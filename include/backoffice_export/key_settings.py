@@ -7,6 +7,10 @@ if the order it was drawn for later fails.
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -70,3 +74,27 @@ def reserve(engine: sa.Engine, administration_id: int, key: str, count: int, *, 
             ).scalar_one()
         )
     return range(last - count + 1, last + 1)
+
+
+def due(engine: sa.Engine, administration_id: int, key: str, every: float) -> bool:
+    """Whether ``every`` seconds have passed since this returned ``True`` for ``key`` last; if so,
+    it records now, in the same atomic step (of two overlapping runs, one gets ``True``)."""
+    now = time.time()
+    with engine.begin() as conn:
+        conn.execute(
+            _insert(engine)
+            .values(administration_id=administration_id, key=key, value="0")
+            .on_conflict_do_nothing()
+        )
+        return conn.execute(
+            sa.update(ks)
+            .where(ks.c.administration_id == administration_id, ks.c.key == key,
+                   sa.cast(ks.c.value, sa.Float) <= now - every)
+            .values(value=f"{now:.3f}")
+            .returning(ks.c.value)
+        ).first() is not None
+
+
+def once_every(engine: sa.Engine, administration_id: int, key: str) -> Callable[[float], bool]:
+    """``due`` for one administration and key, for a caller that knows the interval only later."""
+    return functools.partial(due, engine, administration_id, key)

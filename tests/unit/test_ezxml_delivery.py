@@ -217,7 +217,7 @@ def test_the_runner_stores_the_reason_per_order_and_the_rest_of_the_chunk_goes(
     drop = FakeDrop(sqlite_engine)
 
     @contextlib.contextmanager
-    def fake_open(conn_id: str, folder: str) -> Iterator[FakeDrop]:
+    def fake_open(conn_id: str, folder: str, **_: object) -> Iterator[FakeDrop]:
         assert (conn_id, folder) == ("ez_ftps", "export")  # FtpOrderExportFolder's default
         yield drop
 

@@ -5,7 +5,10 @@ ERP's ``*.xml`` / ``*.csv`` poller) and then renamed onto its final name, replac
 copy. The temporary name is fixed per file, so a retry after a cut connection overwrites the
 stale partial instead of leaving another one behind; when a partial's order got a new number
 (Reflecta resets it after a failed upload), opening the drop later sweeps temporary files
-older than an hour (``stale_part_seconds``), which no running upload can still own.
+older than an hour (``stale_part_seconds``), which no running upload can still own. A sweep
+lists the whole folder (52 ms per 1,000 files over SFTP, and an ERP may keep every file it
+imported), so a connector asks for one at most once per that interval (``sweep_due``): a
+leftover partial, hidden from the ERP, then lives at most twice as long.
 
 One ``FileDrop`` is one transport connection: a chunk opens it once and puts all its files.
 What can go wrong is reported in the two kinds the export needs: ``ConnectionLost`` (the
@@ -23,7 +26,7 @@ import io
 import logging
 import posixpath
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from backoffice_export.errors import ConnectionLost, DeliveryError
@@ -32,6 +35,8 @@ log = logging.getLogger(__name__)
 DATA_TIMEOUT = 30.0  # seconds an SFTP operation may wait for the server (extra "timeout")
 # A temporary file this old is a leftover of a cut upload, not one in progress (extra "stale_part_seconds").
 STALE_PART_SECONDS = 3600.0
+# The key setting that records an administration's last sweep (``key_settings.once_every``).
+SWEEP_KEY = "Export.LastStalePartSweep"
 
 
 class FileDrop(Protocol):
@@ -206,12 +211,15 @@ def _connection_gone(client: Any) -> bool:
 
 
 @contextlib.contextmanager
-def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
+def open_file_drop(conn_id: str, subfolder: str, *,
+                   sweep_due: Callable[[float], bool] | None = None) -> Iterator[FileDrop]:
     """Open one connection to the folder ``<connection folder>/<subfolder>`` of ``conn_id``.
 
     The connection type decides the protocol: ``sftp`` (or ``ssh``), ``ftps``, or ``ftp``
     (with extra ``tls: true`` meaning FTPS). The connection's ``schema`` is the folder part of
     the address the seeds call ``Address`` (``sftp://host/topfolder`` -> ``topfolder``).
+    ``sweep_due(stale_part_seconds)`` says whether to sweep stale partials this time (and
+    records that it did); without it, every opening sweeps.
     """
     from airflow.sdk import BaseHook
 
@@ -219,6 +227,10 @@ def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
     kind = (conn.conn_type or "").lower()
     folder = _folder(conn.schema, subfolder)
     stale_after = float(conn.extra_dejson.get("stale_part_seconds", STALE_PART_SECONDS))
+
+    def sweep(drop: FileDrop) -> None:
+        if sweep_due is None or sweep_due(stale_after):
+            _sweep(drop, stale_after)
     if kind in {"sftp", "ssh"}:
         from backoffice_export.transport.sftp_hook import NoDelaySFTPHook
 
@@ -230,7 +242,7 @@ def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
                 client = stack.enter_context(hook.get_managed_conn())
                 timeout = float(conn.extra_dejson.get("timeout", DATA_TIMEOUT))
                 drop: FileDrop = _SftpDrop(hook, client, folder, destination, timeout)
-                _sweep(drop, stale_after)
+                sweep(drop)
             except Exception as exc:
                 raise ConnectionLost(f"cannot connect to {destination}: {_ssh_reason(exc)}") from exc
             yield drop
@@ -243,7 +255,7 @@ def open_file_drop(conn_id: str, subfolder: str) -> Iterator[FileDrop]:
         destination = _describe(conn, "ftps" if tls else "ftp", folder)
         try:
             drop = _FtpDrop(ftp_hook, folder, destination)
-            _sweep(drop, stale_after)
+            sweep(drop)
         except (ftplib.Error, OSError, EOFError) as exc:
             raise ConnectionLost(f"cannot connect to {destination}: {_reason(exc)}") from exc
         try:

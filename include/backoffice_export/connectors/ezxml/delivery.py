@@ -41,6 +41,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from backoffice_export import key_settings
 from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, PreparedAhead, Sent
 from backoffice_export.connectors.ezxml import csv_format, default_xml, reflecta_xml
 from backoffice_export.connectors.ezxml import settings as ezxml_settings
@@ -50,7 +51,7 @@ from backoffice_export.connectors.ezxml.settings import EzXmlSettings, Format
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.text import safe_path_part
 from backoffice_export.model import Administration, Order, OrderRef
-from backoffice_export.transport.file_drop import FileDrop, open_file_drop
+from backoffice_export.transport.file_drop import SWEEP_KEY, FileDrop, open_file_drop
 from backoffice_export.transport.local_copy import ExportCopies
 
 
@@ -170,5 +171,6 @@ class EzXmlConnector:
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: EzXmlSettings,
                      engine: sa.Engine) -> Iterator[EzXmlSession]:
-        with open_file_drop(administration.connection_for("EzXml"), settings.FtpOrderExportFolder) as drop:
+        with open_file_drop(administration.connection_for("EzXml"), settings.FtpOrderExportFolder,
+                            sweep_due=key_settings.once_every(engine, administration.id, SWEEP_KEY)) as drop:
             yield EzXmlSession(administration, settings, engine, drop)

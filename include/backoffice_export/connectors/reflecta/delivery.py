@@ -27,7 +27,7 @@ from backoffice_export.errors import DeliveryError
 from backoffice_export.mapping.text import safe_path_part
 from backoffice_export.mapping.xml import to_bytes, validate
 from backoffice_export.model import Administration, Order, OrderHead, OrderRef
-from backoffice_export.transport.file_drop import FileDrop, open_file_drop
+from backoffice_export.transport.file_drop import SWEEP_KEY, FileDrop, open_file_drop
 from backoffice_export.transport.local_copy import ExportCopies
 
 XSD = Path(__file__).with_name("reflecta_order.xsd")
@@ -99,5 +99,6 @@ class ReflectaConnector:
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,
                      engine: sa.Engine) -> Iterator[ReflectaSession]:
-        with open_file_drop(administration.connection_for("Reflecta"), REMOTE_SUBFOLDER) as drop:
+        with open_file_drop(administration.connection_for("Reflecta"), REMOTE_SUBFOLDER,
+                            sweep_due=key_settings.once_every(engine, administration.id, SWEEP_KEY)) as drop:
             yield ReflectaSession(administration, settings, engine, drop)
