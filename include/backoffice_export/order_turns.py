@@ -33,6 +33,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import sys
 import termios
@@ -230,6 +231,8 @@ class _Outbox:
         self.size = 0
 
     def turn(self, turn: Turn) -> None:
+        if _reader_gone(self.writer):  # the runner stopped: build no further than this turn
+            raise BrokenPipeError("the runner stopped listening")
         pickled = pickle.dumps(_portable(turn), protocol=pickle.HIGHEST_PROTOCOL)
         self.pending.append(pickled)
         self.size += len(pickled)
@@ -244,6 +247,15 @@ class _Outbox:
         if self.pending:
             self.writer.send(("turns", self.pending))
             self.pending, self.size = [], 0
+
+
+def _reader_gone(writer: Connection) -> bool:
+    """Whether the runner closed its end. Turns are written rarely now, so a write failing is no
+    longer how the builder learns it early; building on would number (EzXml) or mark in flight
+    (AccountView) orders no one is sending."""
+    poller = select.poll()
+    poller.register(writer.fileno(), select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
 def _pipe_empty(writer: Connection) -> bool:

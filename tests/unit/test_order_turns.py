@@ -106,16 +106,23 @@ def test_a_load_failure_ends_the_turns_as_fatal(engine: sa.Engine) -> None:
     assert [t.order_id for t in turns[:-1]] == IDS[:55] and not any(t.fatal for t in turns[:-1])
 
 
-def test_a_runner_that_stops_early_leaves_no_builder_behind(engine: sa.Engine) -> None:
+def test_a_runner_that_stops_early_leaves_no_builder_behind(engine: sa.Engine, tmp_path: Path) -> None:
+    built = tmp_path / "built"
+
     def slow(order: Any) -> Any:
         time.sleep(0.01)
+        with built.open("a") as file:
+            file.write(f"{order.id}\n")
         return build(order)
 
-    started = time.monotonic()
     with order_turns.built_ahead(engine, load, slow, IDS) as turns:
         assert next(turns).order_id == 1
-    # the connection went away: the runner stopped listening, and the builder is gone
-    assert time.monotonic() - started < 5
+        time.sleep(0.1)  # the builder gets ahead, holding its turns back
+        stopped = time.monotonic()
+    # the connection went away: the runner stopped listening, and the builder stopped at its next
+    # turn (it is waited for on leaving) rather than building the rest of the chunk
+    assert time.monotonic() - stopped < 0.5
+    assert len(built.read_text().split()) < len(IDS) // 2
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child left, not even a zombie
 
