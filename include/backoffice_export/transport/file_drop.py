@@ -219,7 +219,8 @@ def open_file_drop(conn_id: str, subfolder: str, *,
     (with extra ``tls: true`` meaning FTPS). The connection's ``schema`` is the folder part of
     the address the seeds call ``Address`` (``sftp://host/topfolder`` -> ``topfolder``).
     ``sweep_due(stale_part_seconds)`` says whether to sweep stale partials this time (and
-    records that it did); without it, every opening sweeps.
+    records that it is due no more until that interval has passed); without it, every opening
+    sweeps. A sweep is best effort: one that failed waits for the next interval.
     """
     from airflow.sdk import BaseHook
 
@@ -227,10 +228,8 @@ def open_file_drop(conn_id: str, subfolder: str, *,
     kind = (conn.conn_type or "").lower()
     folder = _folder(conn.schema, subfolder)
     stale_after = float(conn.extra_dejson.get("stale_part_seconds", STALE_PART_SECONDS))
-
-    def sweep(drop: FileDrop) -> None:
-        if sweep_due is None or sweep_due(stale_after):
-            _sweep(drop, stale_after)
+    # Asked before connecting: it reads the order database, and its failure is not the ERP's.
+    sweeping = sweep_due is None or sweep_due(stale_after)
     if kind in {"sftp", "ssh"}:
         from backoffice_export.transport.sftp_hook import NoDelaySFTPHook
 
@@ -242,7 +241,8 @@ def open_file_drop(conn_id: str, subfolder: str, *,
                 client = stack.enter_context(hook.get_managed_conn())
                 timeout = float(conn.extra_dejson.get("timeout", DATA_TIMEOUT))
                 drop: FileDrop = _SftpDrop(hook, client, folder, destination, timeout)
-                sweep(drop)
+                if sweeping:
+                    _sweep(drop, stale_after)
             except Exception as exc:
                 raise ConnectionLost(f"cannot connect to {destination}: {_ssh_reason(exc)}") from exc
             yield drop
@@ -255,7 +255,8 @@ def open_file_drop(conn_id: str, subfolder: str, *,
         destination = _describe(conn, "ftps" if tls else "ftp", folder)
         try:
             drop = _FtpDrop(ftp_hook, folder, destination)
-            sweep(drop)
+            if sweeping:
+                _sweep(drop, stale_after)
         except (ftplib.Error, OSError, EOFError) as exc:
             raise ConnectionLost(f"cannot connect to {destination}: {_reason(exc)}") from exc
         try:
