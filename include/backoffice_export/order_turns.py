@@ -216,9 +216,9 @@ class _Outbox:
 
     A message per turn cost the transport dearly: while the builder wrote turn after turn, the
     runner's process read them one by one from a pipe being written to, waking and being woken
-    for every order. With the same builder and transport, ``make bench``'s Reflecta chunk took
-    1.3-1.5 x the floor that way, and 1.05-1.15 x with the turns handed over a few megabytes
-    at a time (``python -m bench.chunk_probe``, several runs each). So the builder holds its
+    for every order. With the same builder and transport, a 1,000-order Reflecta chunk took
+    1.2-1.5 x its floor that way, and 1.0-1.25 x with the turns handed over a few megabytes at a
+    time (``python -m bench.chunk_probe``, several runs each). So the builder holds its
     turns until they reach ``GROUP_BYTES``, or until the pipe is empty, since the runner may then
     be waiting for the next order. A log record goes after the turns built before it, so the
     task log keeps the builder's order. Memory: at most ``GROUP_BYTES`` waits here, and the

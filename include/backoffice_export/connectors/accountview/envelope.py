@@ -23,6 +23,7 @@ fit its FieldType is a bug here, not an ERP refusal to find out about later.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -157,9 +158,8 @@ class Table:
 
     def slice(self, start: int, stop: int) -> Table:
         """Some of the rows; checked when this table was made, so not checked again."""
-        part = object.__new__(Table)
-        for name, value in (("name", self.name), ("fields", self.fields), ("rows", self.rows[start:stop])):
-            object.__setattr__(part, name, value)
+        part = copy.copy(self)  # a copy does not run __post_init__
+        object.__setattr__(part, "rows", self.rows[start:stop])
         return part
 
     def definition(self) -> dict[str, Any]:
