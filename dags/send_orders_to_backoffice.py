@@ -89,9 +89,15 @@ def send_orders_to_backoffice() -> None:
                                   created_from=created_from, created_before=created_before, include_sent=reexport)
         for connector, chunks in plan.items():
             print(f"{connector}: {sum(len(c['ids']) for c in chunks)} orders in {len(chunks)} chunks", flush=True)
-        # A re-export pass: new each time this task runs (a backfill re-running an existing run
-        # runs it again), the same for every chunk and for a chunk that ops clear.
-        return {**plan, "reexport_pass": uuid.uuid4().hex if reexport else None}
+        if reexport:
+            # A re-export pass: new each time this task runs (a backfill re-running an existing
+            # run runs it again), the same for every chunk and for a chunk that ops clear. It rides
+            # in each chunk, so a chunk task pulls one XCom, not two (each is an API call).
+            reexport_pass = uuid.uuid4().hex
+            for chunks in plan.values():
+                for chunk in chunks:
+                    chunk["reexport_pass"] = reexport_pass
+        return plan
 
     @task
     def chunks_for(connector: str, chunks: list[dict]) -> list[dict]:
@@ -103,8 +109,10 @@ def send_orders_to_backoffice() -> None:
             return []
         return chunks
 
-    @task(map_index_template="{{ chunk_label }}")
-    def send_chunk(chunk: dict, reexport_pass: str | None = None, ti=None) -> dict:
+    # One XCom (the counts as one value): a dict return would otherwise push a row per key too,
+    # an Execution API call each, none of them read.
+    @task(map_index_template="{{ chunk_label }}", multiple_outputs=False)
+    def send_chunk(chunk: dict, ti=None) -> dict:
         from airflow.sdk import get_current_context
 
         from backoffice_export import config, export
@@ -115,7 +123,8 @@ def send_orders_to_backoffice() -> None:
         noun = "order" if len(ids) == 1 else "orders"
         get_current_context()["chunk_label"] = f"{chunk['administration']}: {len(ids)} {noun} from id {ids[0]}"
         owner = ClaimOwner(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
-        result = export.send_chunk(engine_for_connection(config.DB_CONN_ID), ids, owner, reexport_pass=reexport_pass)
+        result = export.send_chunk(engine_for_connection(config.DB_CONN_ID), ids, owner,
+                                    reexport_pass=chunk.get("reexport_pass"))
         print(f"sent {result.sent}, failed {result.failed}, already done {result.skipped}, "
               f"waiting for a retry {result.left_for_retry}", flush=True)
         if result.left_for_retry:
@@ -125,7 +134,7 @@ def send_orders_to_backoffice() -> None:
         return result.as_xcom()
 
     # No mail of its own: a red summary follows a chunk failure that already sent one.
-    @task(trigger_rule="all_done", on_failure_callback=None)
+    @task(trigger_rule="all_done", on_failure_callback=None, multiple_outputs=False)
     def summary(plan: dict) -> dict:
         from backoffice_export import config, export
         from backoffice_export.db.engine import engine_for_connection
@@ -146,8 +155,7 @@ def send_orders_to_backoffice() -> None:
         @task_group(group_id=name)
         def connector_group(connector: str = name) -> None:
             pool = {"pool": f"{POOL_PREFIX}{connector}"} if POOL_PREFIX else {}
-            send_chunk.override(**pool).partial(reexport_pass=plan["reexport_pass"]).expand(
-                chunk=chunks_for(connector, plan[connector]))
+            send_chunk.override(**pool).expand(chunk=chunks_for(connector, plan[connector]))
 
         groups.append(connector_group())
     groups >> summary(plan)

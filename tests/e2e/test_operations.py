@@ -86,6 +86,53 @@ def test_reexport_sends_a_windows_sent_orders_once_per_pass(sqlite_engine, sandb
     assert export.send_chunk(sqlite_engine, ids, backfill, reexport_pass="pass-2").sent == 1
 
 
+def _xcoms(run) -> dict[tuple[str, int, str], object]:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel.task_id, XComModel.map_index, XComModel.key, XComModel.value).filter(
+            XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id).all()
+    return {(task_id, index, key): json.loads(value) if isinstance(value, str) else value
+            for task_id, index, key, value in rows}
+
+
+def test_a_chunk_task_pulls_one_xcom_and_pushes_one(export_dag, sqlite_engine, sandboxes, monkeypatch, files_root):
+    """Each XCom is an Execution API call inside the chunk's task: its re-export pass rides in
+    the chunk it pulls, and its counts go back as one value, not as a row per key too."""
+    conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp")
+    load_document(sqlite_engine, {"administrations": [reflecta_admin("one-xcom", conn_id, orders=[
+        order("1", order_nr="X1"), order("2", order_nr="X2"), order("3", order_nr="X3")])]})
+    run = export_dag.test(run_conf={"chunk_size": 2})
+    assert task_states(run)["reflecta.send_chunk"] == ["success", "success"]
+    xcoms = _xcoms(run)
+    assert sorted(k for k in xcoms if k[0] in {"reflecta.send_chunk", "summary"}) == [
+        ("reflecta.send_chunk", 0, "return_value"), ("reflecta.send_chunk", 1, "return_value"),
+        ("summary", -1, "return_value")]
+    assert sorted(v["sent"] for k, v in xcoms.items() if k[0] == "reflecta.send_chunk") == [1, 2]
+    assert not any("reexport_pass" in chunk for chunk in xcoms[("extract", -1, "reflecta")])
+
+    uploads = sandboxes.sftp.uploads_completed
+    run = export_dag.test(run_conf={"chunk_size": 2, "reexport_sent": True})
+    assert run.state == "success"
+    assert sandboxes.sftp.uploads_completed == uploads + 3
+    chunks = _xcoms(run)[("extract", -1, "reflecta")]
+    passes = {chunk["reexport_pass"] for chunk in chunks}
+    assert len(chunks) == 2 and len(passes) == 1  # one pass for the whole run, in every chunk
+    assert {row.reexport_pass for row in _pass_rows(sqlite_engine, "one-xcom")} == passes
+
+
+def _pass_rows(engine, administration: str):
+    import sqlalchemy as sa
+
+    from backoffice_export.db import schema as s
+
+    t, o, a = s.export_state, s.orders, s.administrations
+    with engine.connect() as conn:
+        return conn.execute(sa.select(t.c.reexport_pass).join(o, o.c.id == t.c.order_id)
+                            .join(a, a.c.id == o.c.administration_id).where(a.c.code == administration)).all()
+
+
 def test_a_failed_chunk_mails_the_configured_address(export_dag, sqlite_engine, sandboxes, monkeypatch):
     from aiosmtpd.controller import Controller
 
