@@ -127,10 +127,10 @@ def _pass_rows(engine, administration: str):
 
     from backoffice_export.db import schema as s
 
-    t, o, a = s.export_state, s.orders, s.administrations
+    t, a = s.export_state, s.administrations
     with engine.connect() as conn:
-        return conn.execute(sa.select(t.c.reexport_pass).join(o, o.c.id == t.c.order_id)
-                            .join(a, a.c.id == o.c.administration_id).where(a.c.code == administration)).all()
+        return conn.execute(sa.select(t.c.reexport_pass).join(a, a.c.id == t.c.administration_id)
+                            .where(a.c.code == administration)).all()
 
 
 def test_a_failed_chunk_mails_the_configured_address(export_dag, sqlite_engine, sandboxes, monkeypatch):
