@@ -85,6 +85,11 @@ class RemoteSandboxes:
         self.connections, self.floor = described["connections"], described["floor"]
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
         if self._process is not None:

@@ -10,10 +10,11 @@ again by the retry, which checks at the ERP first.
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ from backoffice_export.db import schema as s
 from backoffice_export.errors import ConnectionLost, DeliveryError, OrderDataError, SettingsError
 from backoffice_export.export_state import ClaimOwner
 from backoffice_export.model import Order, OrderHead
-from backoffice_export.order_turns import built_ahead
+from backoffice_export.order_turns import Turn, built_ahead
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def send_chunk(
             clock.lap("building")
             with connector.open_session(administration, settings, engine) as session:
                 clock.lap("connected")
-                for turn in turns:
+                for turn in _ahead(turns, session, by_id):
                     if turn.fatal:
                         raise turn.error  # type: ignore[misc]
                     try:
@@ -175,6 +176,39 @@ def send_chunk(
         clock.lap(f"{delivered} orders handled")
         log.info("%s: chunk of %d orders: %s", administration.code, len(ids), clock)
     return result
+
+
+STAGE_AHEAD = 4  # orders a session may be handed ahead of their turn (``_ahead``)
+
+
+def _ahead(turns: Iterator[Turn], session: Any, by_id: dict[int, OrderHead]) -> Iterator[Turn]:
+    """The turns in order; for a session that can ``stage`` (start handing an order to the ERP
+    before its turn, e.g. uploading a file under its temporary name), the next few built ones
+    are staged first, so the transport works on several orders at once.
+
+    Only turns the builder already handed over are staged (``ready()``): the order whose turn it
+    is never waits for a later one. What ``stage`` started, ``deliver`` finishes or does over, so
+    an order's outcome is still the one ``deliver`` gives, and in chunk order. A staged order
+    the chunk never reaches is not delivered: the session drops it on closing.
+    """
+    stage = getattr(session, "stage", None)
+    ready = getattr(turns, "ready", None)
+    if stage is None or ready is None:
+        yield from turns
+        return
+    waiting: collections.deque[Turn] = collections.deque()
+    while True:
+        if not waiting:
+            turn = next(turns, None)
+            if turn is None:
+                return
+            waiting.append(turn)  # its turn now: delivered as it is, not staged
+        while len(waiting) < STAGE_AHEAD and ready():
+            later = next(turns)
+            waiting.append(later)
+            if not later.fatal and later.error is None:
+                stage(by_id[later.order_id], later.value)
+        yield waiting.popleft()
 
 
 def _loader(engine: sa.Engine, session: Any, heads: list[OrderHead]) -> Callable[[Sequence[int]], list[Order]]:

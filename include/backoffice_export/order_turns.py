@@ -24,6 +24,7 @@ transport's process more than sending them did.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import fcntl
@@ -142,7 +143,7 @@ def built_ahead(engine: sa.Engine, load: Callable[[Sequence[int]], list[Order]],
         _build_in_child(writer, engine, load, build, order_ids)
     writer.close()
     try:
-        yield _handed_over(reader, list(order_ids))
+        yield _HandedOver(reader, list(order_ids))
     finally:
         reader.close()  # a builder still going stops at its next turn (its pipe is gone)
         with contextlib.suppress(ChildProcessError):
@@ -150,25 +151,52 @@ def built_ahead(engine: sa.Engine, load: Callable[[Sequence[int]], list[Order]],
         gc.unfreeze()
 
 
-def _handed_over(reader: Connection, expected: list[int]) -> Iterator[Turn]:
-    """The builder's turns, in order; its log records go to the task log as they come."""
-    handed = 0
-    while True:
+class _HandedOver:
+    """The builder's turns, in order; its log records go to the task log as they come.
+
+    ``ready()`` says whether the next turn can be had without waiting for the builder, so the
+    runner can hand a few orders to the transport ahead of their turn (``export._ahead``)
+    without ever holding back one it could deliver now.
+    """
+
+    def __init__(self, reader: Connection, expected: list[int]) -> None:
+        self.reader, self.expected = reader, expected
+        self.handed = 0
+        self.batch: collections.deque[bytes] = collections.deque()
+        self.ended = False
+
+    def __iter__(self) -> Iterator[Turn]:
+        return self
+
+    def __next__(self) -> Turn:
+        while not self.batch:
+            if self.ended:
+                raise StopIteration
+            self._receive()
+        self.handed += 1
+        return pickle.loads(self.batch.popleft())  # noqa: S301 (made by this task's own builder process)
+
+    def ready(self) -> bool:
+        while not self.batch and not self.ended and self.reader.poll(0):
+            self._receive()
+        return bool(self.batch)
+
+    def _receive(self) -> None:
         try:
-            kind, payload = reader.recv()
+            kind, payload = self.reader.recv()
         except (EOFError, OSError):
-            if handed < len(expected):
-                yield Turn(expected[handed], None, fatal=True,
-                           error=RuntimeError("the process building the chunk's orders ended unexpectedly"))
+            self.ended = True
+            if self.handed < len(self.expected):  # the builder died: the runner raises this turn
+                self.batch.append(pickle.dumps(Turn(
+                    self.expected[self.handed], None, fatal=True,
+                    error=RuntimeError("the process building the chunk's orders ended unexpectedly"))))
             return
         if kind == "log":
             logging.getLogger(payload.name).handle(payload)
         elif kind == "turns":
-            for pickled in payload:
-                handed += 1
-                yield pickle.loads(pickled)  # noqa: S301 (made by this task's own builder process)
+            self.batch.extend(payload)
         else:
-            return
+            self.ended = True
 
 
 def _build_in_child(writer: Connection, engine: sa.Engine, load: Callable[[Sequence[int]], list[Order]],

@@ -51,6 +51,11 @@ class Session(Protocol):
     def send(self, order: Order) -> Sent:
         """Both steps for one order (what the runner does, without building ahead)."""
 
+    # Optional: ``stage(order, built)`` starts handing ``built`` to the ERP before the order's
+    # turn where that is invisible to the ERP (a file under its temporary name), so the
+    # transport overlaps its waiting. ``deliver`` then finishes it, or does it over when what
+    # was staged did not go; it alone decides the order's outcome (``export._ahead``).
+
 
 class BuildThenDeliver(abc.ABC):
     """``send`` for sessions that implement ``build`` and ``deliver``."""

@@ -61,6 +61,7 @@ class FtpSandbox:
         self.tls = tls
         self.faults = FtpFaults()
         self.uploads_completed = 0
+        self.renamed: list[str] = []  # final paths in the order renames made them appear, as the ERP sees them
         self._authorizer = _SandboxAuthorizer(self.faults)
         self._server: FTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -139,6 +140,10 @@ class FtpSandbox:
     def _count_upload(self) -> None:
         with self._lock:
             self.uploads_completed += 1
+
+    def _renamed(self, path: str) -> None:
+        with self._lock:
+            self.renamed.append(path)
 
     # --- handler classes, made per sandbox because pyftpdlib configures them by class attribute ---
 
@@ -222,6 +227,8 @@ class FtpSandbox:
                     self.respond("550 Permission denied (sandbox fault: deny_rename).")
                     return None
                 result: tuple[str, str] | None = super().ftp_RNTO(path)
+                if result is not None:
+                    sandbox._renamed(self.fs.fs2ftp(path))
                 return result
 
             def on_file_received(self, file: str) -> None:

@@ -37,6 +37,9 @@ class SftpFaults:
     deny_rename: bool = False
     cut_after_bytes: int | None = None
     reject_auth: bool = False
+    # Sessions (SFTP channels) a client may open per connection; OpenSSH's MaxSessions, which some
+    # backoffice servers set to 1. None: no limit.
+    sessions_per_connection: int | None = None
 
     def reset(self) -> None:
         """Switch every fault off again (between tests)."""
@@ -44,6 +47,7 @@ class SftpFaults:
         self.deny_rename = False
         self.cut_after_bytes = None
         self.reject_auth = False
+        self.sessions_per_connection = None
 
 
 @dataclass
@@ -73,6 +77,7 @@ class SftpSandbox:
         self.host_key_path = host_key_path
         self.faults = SftpFaults()
         self.uploads_completed = 0
+        self.renamed: list[str] = []  # final paths in the order renames made them appear, as the ERP sees them
         self._users: dict[str, _User] = {}
         self._host_key = load_or_create_ssh_key(host_key_path, comment="backoffice-export sftp sandbox")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -175,7 +180,8 @@ class SftpSandbox:
             0,
             server_host_keys=[self._host_key],
             server_factory=lambda: _SshServer(self),
-            sftp_factory=lambda chan: _JailedSftpServer(chan, self),
+            # Sessions are opened by _SshServer.session_requested, which can refuse one as OpenSSH
+            # does past MaxSessions (asyncssh asks it only when no sftp_factory is given here).
             allow_scp=False,
             # No shell, exec, forwarding or agent: an SFTP subsystem is all a backoffice server offers.
             agent_forwarding=False,
@@ -197,6 +203,10 @@ class SftpSandbox:
         with self._lock:
             self.uploads_completed += 1
 
+    def _renamed(self, path: bytes) -> None:
+        with self._lock:
+            self.renamed.append("/" + path.decode().lstrip("/"))  # as the user sees it, like the FTP sandbox
+
 
 class _SshServer(asyncssh.SSHServer):
     """Authentication against the sandbox's users; one instance per client connection."""
@@ -207,7 +217,22 @@ class _SshServer(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
+        self.sessions = 0  # SFTP sessions this connection opened (``sessions_per_connection``)
         self._sandbox._connections.add(conn)
+
+    def session_requested(self) -> tuple[asyncssh.SSHServerChannel, asyncssh.SSHServerSession] | bool:
+        """An SFTP session, or a refusal past ``sessions_per_connection`` (the client sees the
+        channel open fail, as from OpenSSH past its MaxSessions)."""
+        self.sessions += 1
+        limit = self._sandbox.faults.sessions_per_connection
+        if (limit is not None and self.sessions > limit) or self._conn is None:
+            return False
+        from asyncssh.sftp import MIN_SFTP_VERSION
+        from asyncssh.stream import SSHServerStreamSession
+
+        sandbox = self._sandbox
+        return self._conn.create_server_channel(), SSHServerStreamSession(
+            None, lambda chan: _JailedSftpServer(chan, sandbox), MIN_SFTP_VERSION, False)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
@@ -293,11 +318,13 @@ class _JailedSftpServer(asyncssh.SFTPServer):
     def rename(self, oldpath: bytes, newpath: bytes) -> None:
         self._check_rename()
         super().rename(oldpath, newpath)
+        self._sandbox._renamed(newpath)
 
     def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
         # asyncssh does os.replace(): the target is swapped atomically, never missing in between.
         self._check_rename()
         super().posix_rename(oldpath, newpath)
+        self._sandbox._renamed(newpath)
 
     def _check_rename(self) -> None:
         if self._sandbox.faults.deny_rename:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from backoffice_export.errors import ConnectionLost, DeliveryError
+from backoffice_export.transport.uploads_ahead import UploadsAhead, parallel_uploads
 
 log = logging.getLogger(__name__)
 DATA_TIMEOUT = 30.0  # seconds an SFTP operation may wait for the server (extra "timeout")
@@ -44,6 +45,9 @@ class FileDrop(Protocol):
 
     def put(self, name: str, data: bytes) -> str:
         """Upload ``data`` as ``name`` in the drop folder; return the final remote path."""
+
+    def stage(self, name: str, data: bytes) -> None:
+        """Start uploading ``name`` under its temporary name ahead of its ``put`` (``uploads_ahead``)."""
 
     def exists(self, name: str) -> bool: ...
 
@@ -72,12 +76,20 @@ def _levels(folder: str) -> Iterator[str]:
             yield path
 
 
+def _temp_name(folder: str, name: str) -> str:
+    return posixpath.join(folder, f".{name}.part")
+
+
 class _SftpDrop:
-    def __init__(self, hook: Any, client: Any, folder: str, destination: str, timeout: float) -> None:
+    def __init__(self, hook: Any, client: Any, folder: str, destination: str, timeout: float,
+                 parallel: int = 1) -> None:
         self.hook, self.client, self.folder, self.destination = hook, client, folder, destination
+        self.timeout = timeout
         # paramiko waits for an SFTP reply for ever by default: a stalled server would hold the
         # task until its execution timeout. Bound every operation like the FTP hooks do.
         client.get_channel().settimeout(timeout)
+        self.ahead = (UploadsAhead(parallel, self._open_channel, _sftp_upload, _close_quietly, destination)
+                      if parallel > 1 else None)
         if hook.isdir(folder):
             return
         for path in _levels(folder):
@@ -103,12 +115,27 @@ class _SftpDrop:
                     removed.append(entry.filename)
         return removed
 
+    def _open_channel(self) -> Any:
+        """Another SFTP channel on the drop's SSH connection, for uploads ahead."""
+        import paramiko
+
+        channel_client = paramiko.SFTPClient.from_transport(self.client.get_channel().get_transport())
+        if channel_client is None:
+            raise ConnectionLost(f"{self.destination}: the server opened no further SFTP channel")
+        channel_client.get_channel().settimeout(self.timeout)
+        return channel_client
+
+    def stage(self, name: str, data: bytes) -> None:
+        if self.ahead is not None:
+            self.ahead.stage(_temp_name(self.folder, name), data)
+
     def put(self, name: str, data: bytes) -> str:
         final = posixpath.join(self.folder, name)
-        temp = posixpath.join(self.folder, f".{name}.part")
+        temp = _temp_name(self.folder, name)
         renaming = False
         try:
-            self.client.putfo(io.BytesIO(data), temp, file_size=len(data), confirm=True)
+            if self.ahead is None or not self.ahead.take(temp, data):
+                _sftp_upload(self.client, temp, data)
             renaming = True
             self.client.posix_rename(temp, final)
         except Exception as exc:  # paramiko raises OSError, EOFError and SSHException alike
@@ -121,13 +148,35 @@ class _SftpDrop:
         return final
 
 
+    def close(self) -> None:
+        """Stop uploading ahead; remove what was uploaded ahead for orders the chunk never reached."""
+        if self.ahead is not None:
+            for temp in self.ahead.close():
+                with contextlib.suppress(Exception):
+                    self.client.remove(temp)
+
+
+def _sftp_upload(client: Any, temp: str, data: bytes) -> None:
+    client.putfo(io.BytesIO(data), temp, file_size=len(data), confirm=True)
+
+
+def _close_quietly(worker: Any) -> None:
+    with contextlib.suppress(Exception):
+        worker.close()
+
+
 class _FtpDrop:
-    def __init__(self, hook: Any, folder: str, destination: str) -> None:
+    def __init__(self, hook: Any, folder: str, destination: str, parallel: int = 1,
+                 new_hook: Callable[[], Any] | None = None) -> None:
         self.hook, self.folder, self.destination = hook, folder, destination
         conn = hook.get_conn()
         for path in _levels(folder):
             with contextlib.suppress(ftplib.error_perm):
                 conn.mkd(path)
+        self.ahead = None
+        if parallel > 1 and new_hook is not None:
+            self.ahead = UploadsAhead(parallel, lambda: _logged_in(new_hook()), _ftp_upload,
+                                      lambda worker: worker.close_conn(), destination)
 
     def sweep_stale_parts(self, older_than: float) -> list[str]:
         """As for SFTP; modification times come from MLSD."""
@@ -151,14 +200,24 @@ class _FtpDrop:
         except ftplib.error_perm:
             return False
 
+    def stage(self, name: str, data: bytes) -> None:
+        if self.ahead is not None:
+            self.ahead.stage(_temp_name(self.folder, name), data)
+
+    def close(self) -> None:
+        """As for SFTP."""
+        if self.ahead is not None:
+            for temp in self.ahead.close():
+                with contextlib.suppress(Exception):
+                    self.hook.delete_file(temp)
+
     def put(self, name: str, data: bytes) -> str:
         final = posixpath.join(self.folder, name)
-        temp = posixpath.join(self.folder, f".{name}.part")
+        temp = _temp_name(self.folder, name)
         renaming = False
         try:
-            # One write for the whole file: in 8 KiB blocks the last block waits for the server's
-            # delayed ACK of the one before (Nagle), up to 40 ms a file on a fast link.
-            self.hook.store_file(temp, io.BytesIO(data), block_size=max(len(data), 8192))
+            if self.ahead is None or not self.ahead.take(temp, data):
+                _ftp_upload(self.hook, temp, data)
             renaming = True
             try:
                 self.hook.rename(temp, final)
@@ -180,6 +239,17 @@ class _FtpDrop:
                 delivered_unknown=renaming,
             ) from exc
         return final
+
+
+def _logged_in(hook: Any) -> Any:
+    hook.get_conn()
+    return hook
+
+
+def _ftp_upload(hook: Any, temp: str, data: bytes) -> None:
+    # One write for the whole file: in 8 KiB blocks the last block waits for the server's
+    # delayed ACK of the one before (Nagle), up to 40 ms a file on a fast link.
+    hook.store_file(temp, io.BytesIO(data), block_size=max(len(data), 8192))
 
 
 def _is_part(name: str) -> bool:
@@ -228,6 +298,10 @@ def open_file_drop(conn_id: str, subfolder: str, *,
     kind = (conn.conn_type or "").lower()
     folder = _folder(conn.schema, subfolder)
     stale_after = float(conn.extra_dejson.get("stale_part_seconds", STALE_PART_SECONDS))
+    try:
+        parallel = parallel_uploads(conn.extra_dejson)
+    except ValueError as exc:  # the orders wait (retryable) until the connection is mended
+        raise ConnectionLost(f"connection {conn_id}: {exc}") from exc
     # Asked before connecting: it reads the order database, and its failure is not the ERP's.
     sweeping = sweep_due is None or sweep_due(stale_after)
     if kind in {"sftp", "ssh"}:
@@ -240,7 +314,9 @@ def open_file_drop(conn_id: str, subfolder: str, *,
             try:
                 client = stack.enter_context(hook.get_managed_conn())
                 timeout = float(conn.extra_dejson.get("timeout", DATA_TIMEOUT))
-                drop: FileDrop = _SftpDrop(hook, client, folder, destination, timeout)
+                sftp_drop = _SftpDrop(hook, client, folder, destination, timeout, parallel)
+                stack.callback(sftp_drop.close)  # before the connection closes
+                drop: FileDrop = sftp_drop
                 if sweeping:
                     _sweep(drop, stale_after)
             except Exception as exc:
@@ -251,10 +327,12 @@ def open_file_drop(conn_id: str, subfolder: str, *,
         from backoffice_export.transport.ftp_hooks import TimeoutFTPHook, TrustedFTPSHook
 
         tls = kind == "ftps" or str(conn.extra_dejson.get("tls", "")).lower() == "true"
-        ftp_hook = TrustedFTPSHook(ftp_conn_id=conn_id) if tls else TimeoutFTPHook(ftp_conn_id=conn_id)
+        hook_type = TrustedFTPSHook if tls else TimeoutFTPHook
+        ftp_hook = hook_type(ftp_conn_id=conn_id)
         destination = _describe(conn, "ftps" if tls else "ftp", folder)
         try:
-            drop = _FtpDrop(ftp_hook, folder, destination)
+            ftp_drop = _FtpDrop(ftp_hook, folder, destination, parallel, lambda: hook_type(ftp_conn_id=conn_id))
+            drop = ftp_drop
             if sweeping:
                 _sweep(drop, stale_after)
         except (ftplib.Error, OSError, EOFError) as exc:
@@ -262,6 +340,7 @@ def open_file_drop(conn_id: str, subfolder: str, *,
         try:
             yield drop
         finally:
+            ftp_drop.close()
             with contextlib.suppress(Exception):
                 ftp_hook.close_conn()
         return

@@ -150,6 +150,10 @@ class EzXmlSession(BuildThenDeliver):
         except OrderDataError as exc:
             raise UnhandledOrderError(exc.field, exc.message) from exc
 
+    def stage(self, order: OrderRef, built: EzXmlFile) -> None:
+        """Upload the file under its temporary name ahead of its turn; ``deliver`` finishes it."""
+        self.drop.stage(built.file_name, built.data)
+
     def deliver(self, order: OrderRef, built: EzXmlFile) -> Sent:
         self.drop.put(built.file_name, built.data)
         # The number reaches orders.order_nr with the sent state, in one transaction (seed: upon

@@ -81,6 +81,10 @@ class ReflectaSession(BuildThenDeliver):
         self.local_copy.write(file_name, data)  # the seed keeps the file before it uploads it
         return ReflectaFile(order_nr, file_name, data)
 
+    def stage(self, order: OrderRef, built: ReflectaFile) -> None:
+        """Upload the file under its temporary name ahead of its turn; ``deliver`` finishes it."""
+        self.drop.stage(built.file_name, built.data)
+
     def deliver(self, order: OrderRef, built: ReflectaFile) -> Sent:
         try:
             self.drop.put(built.file_name, built.data)

@@ -1,0 +1,107 @@
+"""Uploading ahead: the next files go up under their temporary names on connections of their
+own, and the ERP still sees each file appear whole, once, in chunk order."""
+
+from __future__ import annotations
+
+import pytest
+
+from backoffice_export.errors import ConnectionLost
+from backoffice_export.transport.file_drop import open_file_drop
+from tests.helpers import bind_connection
+
+FILES = [(f"{n}.xml", f"<Orders><Order>{n}</Order></Orders>".encode() * (n % 7 + 1)) for n in range(1, 31)]
+
+
+def _sandbox(sandboxes, kind):
+    return sandboxes.sftp if kind == "sftp" else sandboxes.ftp
+
+
+def _put_like_the_runner(drop, files, ahead: int = 3) -> list[str]:
+    """As ``export._ahead`` does: the next few are staged before each one's turn."""
+    finals = []
+    for index, (name, data) in enumerate(files):
+        for later_name, later_data in files[index + 1:index + 1 + ahead]:
+            drop.stage(later_name, later_data)
+        finals.append(drop.put(name, data))
+    return finals
+
+
+@pytest.mark.parametrize("kind", ["sftp", "ftps"])
+def test_files_uploaded_ahead_appear_whole_and_in_chunk_order(kind, sandboxes, monkeypatch):
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, kind)
+    sandbox = _sandbox(sandboxes, kind)
+    renamed_before = len(sandbox.renamed)
+    with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
+        finals = _put_like_the_runner(drop, FILES)
+        used = drop.ahead.used
+    target = sandbox.user_root("app4sales") / folder / "orders"
+    assert finals == [f"{folder}/orders/{name}" for name, _ in FILES]
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == dict(FILES)  # no partial left
+    seen = [path for path in sandbox.renamed[renamed_before:] if f"/{folder}/" in path]
+    assert [path.rsplit("/", 1)[1] for path in seen] == [name for name, _ in FILES]
+    assert used == len(FILES) - 1  # every file but the first went up ahead of its turn
+
+
+def test_a_server_with_one_session_per_connection_gets_the_files_one_at_a_time(sandboxes, monkeypatch):
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp")
+    sandboxes.sftp.faults.sessions_per_connection = 1
+    try:
+        with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
+            finals = _put_like_the_runner(drop, FILES[:6])
+            assert drop.ahead.off and drop.ahead.used == 0
+    finally:
+        sandboxes.sftp.faults.reset()
+    target = sandboxes.sftp.user_root("app4sales") / folder / "orders"
+    assert finals == [f"{folder}/orders/{name}" for name, _ in FILES[:6]]
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == dict(FILES[:6])
+
+
+@pytest.mark.parametrize("kind", ["sftp", "ftps"])
+def test_files_staged_for_orders_the_chunk_never_reached_are_removed(kind, sandboxes, monkeypatch):
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, kind)
+    with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
+        drop.put(*FILES[0])
+        for name, data in FILES[1:4]:
+            drop.stage(name, data)
+    target = _sandbox(sandboxes, kind).user_root("app4sales") / folder / "orders"
+    assert [p.name for p in target.iterdir()] == [FILES[0][0]]
+
+
+@pytest.mark.parametrize("kind", ["sftp", "ftps"])
+def test_a_staged_upload_that_was_refused_is_done_over_in_its_turn(kind, sandboxes, monkeypatch):
+    """The staged upload fails (the server refuses writes for a moment); the file's own turn
+    uploads it again, so its outcome is the one an upload in turn gives."""
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, kind)
+    sandbox = _sandbox(sandboxes, kind)
+    with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
+        if kind == "sftp":
+            sandbox.faults.deny_write = True
+        else:
+            sandbox.faults.deny_store = True
+        try:
+            drop.stage(*FILES[1])
+            assert drop.ahead.take(f"{folder}/orders/.{FILES[1][0]}.part", FILES[1][1]) is False
+        finally:
+            sandbox.faults.reset()
+        drop.put(*FILES[1])
+    target = sandbox.user_root("app4sales") / folder / "orders"
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == dict([FILES[1]])
+
+
+@pytest.mark.parametrize("value", ["two", 0])
+def test_a_bad_parallel_uploads_extra_leaves_the_orders_for_a_retry(value, sandboxes, monkeypatch):
+    extra = {**sandboxes.airflow_connection("sftp", "app4sales", "x")["extra"], "parallel_uploads": value}
+    conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp", extra=extra)
+    with pytest.raises(ConnectionLost, match=f"connection {conn_id}: connection extra parallel_uploads"), \
+            open_file_drop(conn_id, "orders"):
+        pass
+
+
+def test_parallel_uploads_1_uploads_every_file_in_its_turn(sandboxes, monkeypatch):
+    extra = {**sandboxes.airflow_connection("sftp", "app4sales", "x")["extra"], "parallel_uploads": 1}
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp", extra=extra)
+    with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
+        assert drop.ahead is None
+        _put_like_the_runner(drop, FILES[:4])
+    target = sandboxes.sftp.user_root("app4sales") / folder / "orders"
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == dict(FILES[:4])
