@@ -141,6 +141,27 @@ def test_a_large_order_goes_in_batches_the_first_creating_the_order(shop: Shop) 
                                   "ord_date": shop.progress("1")["ord_date"], "order_nr": number}
 
 
+def test_a_large_order_built_in_the_builder_process_goes_in_batches_from_its_pickle(shop: Shop) -> None:
+    """What ``build`` made crosses the builder's pipe pickled; the tables stay pickled until a
+    later batch needs them, and then give the same lines."""
+    import pickle
+
+    reference = ref()
+    shop.load([order("1", reference, 7)], OrderLinesBatchCount=3)
+    one = shop.order("1")
+    connector = get_connector("accountview")
+    assert connector is not None
+    settings = connector.parse_settings(one.administration.settings)
+    built = connector.builder(one.administration, settings, shop.engine).build(one)
+    crossed = pickle.loads(pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 (made here)
+    assert crossed.later_tables._pickled is not None and crossed.line_count == 7
+    with connector.open_session(one.administration, settings, shop.engine) as session:
+        sent = session.deliver(one, crossed)
+    assert writes(shop.api, sent.backoffice_order_nr) == ["POST", "PUT", "PUT"]
+    assert arrived(shop.api, reference) == ALL_SEVEN
+    assert crossed.tables == built.tables
+
+
 def test_batch_count_equal_to_the_line_count_is_one_request(shop: Shop) -> None:
     shop.load([order("1", ref(), 3)], OrderLinesBatchCount=3)
     assert writes(shop.api, shop.send("1").backoffice_order_nr) == ["POST"]

@@ -48,7 +48,7 @@ from backoffice_export.connectors.accountview import envelope, mapping
 from backoffice_export.connectors.accountview import settings as accountview_settings
 from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
 from backoffice_export.connectors.accountview.envelope import DATA_PATH, HEADER_TABLE, LINE_TABLE, ORDER_KEY, Table
-from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, PreparedAhead, Sent
+from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, Later, PreparedAhead, Sent
 from backoffice_export.errors import ConnectionLost, DeliveryError
 from backoffice_export.mapping import exact_json
 from backoffice_export.model import Administration, Order, OrderRef
@@ -101,11 +101,16 @@ class BuiltOrder:
     """The order's tables and what delivery needs besides: its stored progress, batch 1's
     request when it was made ahead, and what a look-up of an earlier attempt filters on."""
 
-    tables: mapping.OrderTables
+    later_tables: Later[mapping.OrderTables]  # unpickled only when delivery needs more than the line count
+    line_count: int
     stored_progress: dict[str, Any] | None
     customer_code: str
     reference: str | None
     first: FirstRequest | None = None
+
+    @property
+    def tables(self) -> mapping.OrderTables:
+        return self.later_tables.get()
 
 
 class AccountViewSession(BuildThenDeliver):
@@ -148,33 +153,33 @@ class AccountViewSession(BuildThenDeliver):
         crash makes the retry look before it posts."""
         tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
         looked_up_by = (mapping.customer_code(order), mapping.order_reference(order))
+        kept = (Later(tables), len(tables.lines.rows))
         if stored:
-            return BuiltOrder(tables, stored, *looked_up_by)
+            return BuiltOrder(*kept, stored, *looked_up_by)
         size = self.settings.OrderLinesBatchCount or len(tables.lines.rows)
         first = self._first_request(tables, size)
-        return BuiltOrder(tables, first.progress.as_dict(), *looked_up_by, first)
+        return BuiltOrder(*kept, first.progress.as_dict(), *looked_up_by, first)
 
     def deliver(self, order: OrderRef, built: BuiltOrder) -> Sent:
-        tables = built.tables
         progress = self._progress(order, built.stored_progress)
         if progress.complete:
             log.info("%s: already in AccountView as order %s; not sending it again", order.label, progress.order_nr)
             return self._sent(progress)
-        lines = tables.lines
-        size = progress.batch_size or self.settings.OrderLinesBatchCount or len(lines.rows)
-        if progress.lines is not None and progress.lines != len(lines.rows):
+        line_count = built.line_count
+        size = progress.batch_size or self.settings.OrderLinesBatchCount or line_count
+        if progress.lines is not None and progress.lines != line_count:
             where = (f"{progress.batches} batch(es) of this order are in AccountView order {progress.order_nr}"
                      if progress.order_nr else
                      f"an earlier attempt may have created this order in AccountView (ord_date {progress.ord_date})")
             raise DeliveryError(
-                f"{where}, cut from {progress.lines} lines; the order now has {len(lines.rows)} lines, so the rest "
+                f"{where}, cut from {progress.lines} lines; the order now has {line_count} lines, so the rest "
                 "cannot be added safely: complete the order in AccountView", retryable=False)
-        total = math.ceil(len(lines.rows) / size)
+        total = math.ceil(line_count / size)
         try:
             if progress.order_nr is None:
                 progress = self._first_batch(order, progress, built, size, total)
             for batch in range(progress.batches + 1, total + 1):
-                progress = self._later_batch(order, progress, lines, size, batch, total)
+                progress = self._later_batch(order, progress, built.tables.lines, size, batch, total)
         except TransientHttpError as exc:
             raise ConnectionLost(f"AccountView is not answering: {exc}", delivered_unknown=True) from exc
         if total > 1:
