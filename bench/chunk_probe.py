@@ -1,7 +1,7 @@
 """One chunk at a time against its own floor slice, without Airflow: where a chunk's time goes.
 
     python -m bench.chunk_probe [--targets reflecta,spector] [--rounds 3] [--chunk 1000] [--prebuilt]
-                                [--group-bytes N] [--pipe-bytes N] [--parallel-uploads N]
+                                [--group-bytes N] [--pipe-bytes N] [--uploads-ahead N]
 
 ``make bench`` measures whole runs; this takes one connector's chunk through
 ``export.send_chunk`` against the benchmark's servers (their own process, as there), then the
@@ -17,8 +17,8 @@ same number of that target's payloads through the bare floor loop, and prints pe
 ``--prebuilt`` builds every turn before the clock starts, so nothing is built beside the
 transport: the difference to a plain run is what building alongside costs. ``--group-bytes``
 sets how much the builder holds back before handing turns over (``order_turns.GROUP_BYTES``),
-``--pipe-bytes`` its pipe's buffer, ``--parallel-uploads`` the file drops' uploads ahead where
-the connection sets none (1 = each file in its own turn).
+``--pipe-bytes`` its pipe's buffer, ``--uploads-ahead`` the file drops' uploads ahead where
+the connection sets none (0 = each file in its own turn).
 The first round pays for first imports (connecting takes about a second); read the later ones.
 """
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prebuilt", action="store_true")
     parser.add_argument("--group-bytes", type=int)
     parser.add_argument("--pipe-bytes", type=int)
-    parser.add_argument("--parallel-uploads", type=int, help="uploads ahead, where the connection sets none")
+    parser.add_argument("--uploads-ahead", type=int, help="file drops' uploads ahead, where the connection sets none")
     args = parser.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="chunk-probe-"))
@@ -82,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     from bench.generate import generate
     from bench.servers import RemoteSandboxes
 
-    if args.parallel_uploads:
+    if args.uploads_ahead is not None:
         from backoffice_export.transport import uploads_ahead
 
-        uploads_ahead.PARALLEL_UPLOADS = args.parallel_uploads
+        uploads_ahead.SFTP_UPLOADS_AHEAD = uploads_ahead.FTP_UPLOADS_AHEAD = args.uploads_ahead
     if args.pipe_bytes:
         order_turns.PIPE_BYTES = args.pipe_bytes
     if args.group_bytes:

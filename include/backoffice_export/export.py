@@ -207,7 +207,11 @@ def _ahead(turns: Iterator[Turn], session: Any, by_id: dict[int, OrderHead]) -> 
             later = next(turns)
             waiting.append(later)
             if not later.fatal and later.error is None:
-                stage(by_id[later.order_id], later.value)
+                try:
+                    stage(by_id[later.order_id], later.value)
+                except Exception:  # staging is only a head start: the order still goes in its turn
+                    log.warning("%s: could not be handed over ahead of its turn", by_id[later.order_id].label,
+                                exc_info=True)
         yield waiting.popleft()
 
 

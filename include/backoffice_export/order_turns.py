@@ -154,9 +154,10 @@ def built_ahead(engine: sa.Engine, load: Callable[[Sequence[int]], list[Order]],
 class _HandedOver:
     """The builder's turns, in order; its log records go to the task log as they come.
 
-    ``ready()`` says whether the next turn can be had without waiting for the builder, so the
-    runner can hand a few orders to the transport ahead of their turn (``export._ahead``)
-    without ever holding back one it could deliver now.
+    ``ready()`` says whether the next turn can be had without waiting for the builder to build
+    it, so the runner can hand a few orders to the transport ahead of their turn
+    (``export._ahead``). It reads a message only once its first bytes are in the pipe; it then
+    waits at most for the rest of that message, which the builder is writing.
     """
 
     def __init__(self, reader: Connection, expected: list[int]) -> None:

@@ -88,20 +88,58 @@ def test_a_staged_upload_that_was_refused_is_done_over_in_its_turn(kind, sandbox
     assert {p.name: p.read_bytes() for p in target.iterdir()} == dict([FILES[1]])
 
 
-@pytest.mark.parametrize("value", ["two", 0])
-def test_a_bad_parallel_uploads_extra_leaves_the_orders_for_a_retry(value, sandboxes, monkeypatch):
-    extra = {**sandboxes.airflow_connection("sftp", "app4sales", "x")["extra"], "parallel_uploads": value}
+@pytest.mark.parametrize("value", ["two", -1])
+def test_a_bad_uploads_ahead_extra_leaves_the_orders_for_a_retry(value, sandboxes, monkeypatch):
+    extra = {**sandboxes.airflow_connection("sftp", "app4sales", "x")["extra"], "uploads_ahead": value}
     conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp", extra=extra)
-    with pytest.raises(ConnectionLost, match=f"connection {conn_id}: connection extra parallel_uploads"), \
+    with pytest.raises(ConnectionLost, match=f"connection {conn_id}: connection extra uploads_ahead"), \
             open_file_drop(conn_id, "orders"):
         pass
 
 
-def test_parallel_uploads_1_uploads_every_file_in_its_turn(sandboxes, monkeypatch):
-    extra = {**sandboxes.airflow_connection("sftp", "app4sales", "x")["extra"], "parallel_uploads": 1}
-    conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp", extra=extra)
+@pytest.mark.parametrize(("kind", "extra", "workers"), [
+    ("sftp", {}, 2), ("ftps", {}, 1), ("sftp", {"uploads_ahead": 0}, 0), ("ftps", {"uploads_ahead": 3}, 3)])
+def test_how_many_go_up_ahead_follows_the_connection(kind, extra, workers, sandboxes, monkeypatch):
+    """Two SFTP channels of the one login by default; one more FTP login, since FTP servers often
+    cap logins per user; 0 uploads every file in its own turn."""
+    extra = {**sandboxes.airflow_connection(kind, "app4sales", "x")["extra"], **extra}
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, kind, extra=extra)
     with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
-        assert drop.ahead is None
+        assert (drop.ahead._pool._max_workers if drop.ahead else 0) == workers
         _put_like_the_runner(drop, FILES[:4])
-    target = sandboxes.sftp.user_root("app4sales") / folder / "orders"
+    target = _sandbox(sandboxes, kind).user_root("app4sales") / folder / "orders"
     assert {p.name: p.read_bytes() for p in target.iterdir()} == dict(FILES[:4])
+
+
+def test_a_worker_whose_channel_broke_opens_another_for_its_next_file(sandboxes, monkeypatch):
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp")
+    with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
+        drop.stage(*FILES[1])
+        assert drop.ahead.take(f"{folder}/orders/.{FILES[1][0]}.part", FILES[1][1])
+        for worker in list(drop.ahead._opened):
+            worker.get_channel().close()  # as a server dropping the channel would
+        finals = _put_like_the_runner(drop, FILES[2:8])
+        assert drop.ahead.used >= 1 + 4 and not drop.ahead.off
+        drop.put(*FILES[1])
+    target = sandboxes.sftp.user_root("app4sales") / folder / "orders"
+    assert finals == [f"{folder}/orders/{name}" for name, _ in FILES[2:8]]
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == dict(FILES[1:8])
+
+
+def test_a_staged_upload_that_never_finishes_is_a_lost_connection(sandboxes, monkeypatch):
+    """A server that stops answering mid-upload: the file's turn does not wait for ever, and the
+    rest of the chunk waits for the retry, as with a stalled upload of the drop's own."""
+    import threading
+
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp")
+    hold = threading.Event()
+    with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
+        drop.ahead.patience = 0.5
+        real_upload = drop.ahead._upload
+        drop.ahead._upload = lambda worker, name, data: (hold.wait(5), real_upload(worker, name, data))
+        drop.stage(*FILES[1])
+        with pytest.raises(ConnectionLost, match=r"did not finish in [01] s"):
+            drop.put(*FILES[1])
+        hold.set()
+    target = sandboxes.sftp.user_root("app4sales") / folder / "orders"
+    assert [p.name for p in target.iterdir()] == []

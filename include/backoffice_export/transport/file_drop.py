@@ -25,12 +25,13 @@ import ftplib
 import io
 import logging
 import posixpath
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from backoffice_export.errors import ConnectionLost, DeliveryError
-from backoffice_export.transport.uploads_ahead import UploadsAhead, parallel_uploads
+from backoffice_export.transport.uploads_ahead import UploadsAhead, UploadStalled, uploads_ahead
 
 log = logging.getLogger(__name__)
 DATA_TIMEOUT = 30.0  # seconds an SFTP operation may wait for the server (extra "timeout")
@@ -82,14 +83,16 @@ def _temp_name(folder: str, name: str) -> str:
 
 class _SftpDrop:
     def __init__(self, hook: Any, client: Any, folder: str, destination: str, timeout: float,
-                 parallel: int = 1) -> None:
+                 ahead: int = 0) -> None:
         self.hook, self.client, self.folder, self.destination = hook, client, folder, destination
         self.timeout = timeout
         # paramiko waits for an SFTP reply for ever by default: a stalled server would hold the
         # task until its execution timeout. Bound every operation like the FTP hooks do.
         client.get_channel().settimeout(timeout)
-        self.ahead = (UploadsAhead(parallel, self._open_channel, _sftp_upload, _close_quietly, destination)
-                      if parallel > 1 else None)
+        # An upload ahead is at most: opening its channel (two steps), then open, write, close
+        # and stat, each bounded by the timeout.
+        self.ahead = (UploadsAhead(ahead, self._open_channel, _sftp_upload, _close_quietly, destination,
+                                   patience=6 * timeout) if ahead else None)
         if hook.isdir(folder):
             return
         for path in _levels(folder):
@@ -116,14 +119,23 @@ class _SftpDrop:
         return removed
 
     def _open_channel(self) -> Any:
-        """Another SFTP channel on the drop's SSH connection, for uploads ahead."""
+        """Another SFTP channel on the drop's SSH connection, for uploads ahead, every step of
+        its opening bounded by the timeout (``SFTPClient.from_transport`` waits up to an hour
+        for the channel and for ever for the subsystem)."""
         import paramiko
 
-        channel_client = paramiko.SFTPClient.from_transport(self.client.get_channel().get_transport())
-        if channel_client is None:
-            raise ConnectionLost(f"{self.destination}: the server opened no further SFTP channel")
-        channel_client.get_channel().settimeout(self.timeout)
-        return channel_client
+        channel = self.client.get_channel().get_transport().open_session(timeout=self.timeout)
+        channel.settimeout(self.timeout)
+        watchdog = threading.Timer(self.timeout, channel.close)  # closing ends the subsystem's wait
+        watchdog.start()
+        try:
+            channel.invoke_subsystem("sftp")
+            return paramiko.SFTPClient(channel)
+        except BaseException:
+            channel.close()
+            raise
+        finally:
+            watchdog.cancel()
 
     def stage(self, name: str, data: bytes) -> None:
         if self.ahead is not None:
@@ -138,6 +150,8 @@ class _SftpDrop:
                 _sftp_upload(self.client, temp, data)
             renaming = True
             self.client.posix_rename(temp, final)
+        except UploadStalled as exc:
+            raise ConnectionLost(f"{self.destination}: upload of {name} failed: {exc}") from exc
         except Exception as exc:  # paramiko raises OSError, EOFError and SSHException alike
             message = f"{self.destination}: {'rename' if renaming else 'upload'} of {name} failed: {_reason(exc)}"
             if _connection_gone(self.client):
@@ -166,17 +180,18 @@ def _close_quietly(worker: Any) -> None:
 
 
 class _FtpDrop:
-    def __init__(self, hook: Any, folder: str, destination: str, parallel: int = 1,
-                 new_hook: Callable[[], Any] | None = None) -> None:
+    def __init__(self, hook: Any, folder: str, destination: str, ahead: int = 0,
+                 new_hook: Callable[[], Any] | None = None, timeout: float = DATA_TIMEOUT) -> None:
         self.hook, self.folder, self.destination = hook, folder, destination
         conn = hook.get_conn()
         for path in _levels(folder):
             with contextlib.suppress(ftplib.error_perm):
                 conn.mkd(path)
         self.ahead = None
-        if parallel > 1 and new_hook is not None:
-            self.ahead = UploadsAhead(parallel, lambda: _logged_in(new_hook()), _ftp_upload,
-                                      lambda worker: worker.close_conn(), destination)
+        if ahead and new_hook is not None:
+            # Login, then the data connection, STOR and its reply, each bounded by the hook's timeout.
+            self.ahead = UploadsAhead(ahead, lambda: _logged_in(new_hook()), _ftp_upload,
+                                      lambda worker: worker.close_conn(), destination, patience=4 * timeout)
 
     def sweep_stale_parts(self, older_than: float) -> list[str]:
         """As for SFTP; modification times come from MLSD."""
@@ -299,7 +314,7 @@ def open_file_drop(conn_id: str, subfolder: str, *,
     folder = _folder(conn.schema, subfolder)
     stale_after = float(conn.extra_dejson.get("stale_part_seconds", STALE_PART_SECONDS))
     try:
-        parallel = parallel_uploads(conn.extra_dejson)
+        ahead = uploads_ahead(conn.extra_dejson, sftp=kind in {"sftp", "ssh"})
     except ValueError as exc:  # the orders wait (retryable) until the connection is mended
         raise ConnectionLost(f"connection {conn_id}: {exc}") from exc
     # Asked before connecting: it reads the order database, and its failure is not the ERP's.
@@ -314,7 +329,7 @@ def open_file_drop(conn_id: str, subfolder: str, *,
             try:
                 client = stack.enter_context(hook.get_managed_conn())
                 timeout = float(conn.extra_dejson.get("timeout", DATA_TIMEOUT))
-                sftp_drop = _SftpDrop(hook, client, folder, destination, timeout, parallel)
+                sftp_drop = _SftpDrop(hook, client, folder, destination, timeout, ahead)
                 stack.callback(sftp_drop.close)  # before the connection closes
                 drop: FileDrop = sftp_drop
                 if sweeping:
@@ -331,7 +346,8 @@ def open_file_drop(conn_id: str, subfolder: str, *,
         ftp_hook = hook_type(ftp_conn_id=conn_id)
         destination = _describe(conn, "ftps" if tls else "ftp", folder)
         try:
-            ftp_drop = _FtpDrop(ftp_hook, folder, destination, parallel, lambda: hook_type(ftp_conn_id=conn_id))
+            ftp_drop = _FtpDrop(ftp_hook, folder, destination, ahead, lambda: hook_type(ftp_conn_id=conn_id),
+                                timeout=float(conn.extra_dejson.get("timeout", DATA_TIMEOUT)))
             drop = ftp_drop
             if sweeping:
                 _sweep(drop, stale_after)

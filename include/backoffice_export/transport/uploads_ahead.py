@@ -12,10 +12,17 @@ benchmark's SFTP server in 1.2-1.7 s instead of 1.8-2.4 s one after another.
 Nothing about an order's outcome moves here. A staged upload that failed, for any reason, is
 simply not used: ``take`` says so and the drop uploads the file itself, as it does every file
 when nothing was staged, so every error is raised, classified and logged where it always was.
-A worker connection that cannot be opened (a server that allows one session per login) turns
-staging off for the rest of the chunk. What was staged but never taken (the chunk stopped) is
-removed on closing; if the connection is gone by then, the stale-part sweep removes it later.
-The connection's extra ``parallel_uploads`` sets how many (default 2; 1 turns it off).
+The one new failure is a staged upload still unfinished after ``patience`` (every step of it
+is bounded by the connection's timeout, so only a server that stopped answering gets there):
+``take`` raises ``UploadStalled`` and the drop reports the connection lost, as for a stalled
+upload of its own. A worker connection that failed is dropped and opened again for its next
+file; one that cannot be opened (a server that allows one session per login) turns staging
+off for the rest of the chunk. What was staged but never taken (the chunk stopped) is removed
+on closing; if the connection is gone by then, the stale-part sweep removes it later.
+
+Connection extra ``uploads_ahead``: how many files go up ahead at once. Default 2 over SFTP
+(channels of the one SSH login) and 1 over FTP(S), where each is a login of its own and servers
+often cap logins per user; 0 uploads every file in its own turn.
 """
 
 from __future__ import annotations
@@ -29,19 +36,24 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
-PARALLEL_UPLOADS = 2
+SFTP_UPLOADS_AHEAD = 2
+FTP_UPLOADS_AHEAD = 1
 W = TypeVar("W")  # a worker's connection
 
 
-def parallel_uploads(extra: dict[str, Any]) -> int:
-    """The connection extra ``parallel_uploads``: how many uploads may run ahead (1 = none)."""
-    value = extra.get("parallel_uploads", PARALLEL_UPLOADS)
+class UploadStalled(TimeoutError):
+    """A staged upload did not finish in time: the server stopped answering."""
+
+
+def uploads_ahead(extra: dict[str, Any], *, sftp: bool) -> int:
+    """The connection extra ``uploads_ahead`` (0 = none), else the protocol's default."""
+    value = extra.get("uploads_ahead", SFTP_UPLOADS_AHEAD if sftp else FTP_UPLOADS_AHEAD)
     try:
         count = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"connection extra parallel_uploads must be a whole number, not {value!r}") from None
-    if count < 1:
-        raise ValueError(f"connection extra parallel_uploads must be 1 or more, not {count}")
+        raise ValueError(f"connection extra uploads_ahead must be a whole number, not {value!r}") from None
+    if count < 0:
+        raise ValueError(f"connection extra uploads_ahead must be 0 or more, not {count}")
     return count
 
 
@@ -55,9 +67,9 @@ class UploadsAhead(Generic[W]):
     """Temporary uploads done ahead, on worker connections opened as they are first needed."""
 
     def __init__(self, workers: int, open_worker: Callable[[], W], upload: Callable[[W, str, bytes], None],
-                 close_worker: Callable[[W], None], destination: str) -> None:
+                 close_worker: Callable[[W], None], destination: str, *, patience: float) -> None:
         self._open, self._upload, self._close = open_worker, upload, close_worker
-        self.destination = destination
+        self.destination, self.patience = destination, patience
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="upload-ahead")
         self._local = threading.local()
         self._opened: list[W] = []
@@ -74,45 +86,72 @@ class UploadsAhead(Generic[W]):
 
     def take(self, name: str, data: bytes) -> bool:
         """Whether ``data`` is uploaded under ``name`` by a staged upload (waited for). False when
-        it was not staged, failed, or staged other bytes: then the caller uploads it itself."""
+        it was not staged, failed, or staged other bytes: then the caller uploads it itself.
+        Raises ``UploadStalled`` when it did not finish within ``patience`` seconds."""
         staged = self._staged.pop(name, None)
         if staged is None:
             return False
-        if staged.done.result() and staged.data is data:
+        try:
+            finished = staged.done.result(timeout=self.patience)
+        except concurrent.futures.TimeoutError:
+            self.off = True
+            raise UploadStalled(f"the upload ahead of {name} did not finish in {self.patience:.0f} s") from None
+        if finished and staged.data is data:
             self.used += 1
             return True
         return False
 
     def _work(self, name: str, data: bytes) -> bool:
-        worker = getattr(self._local, "worker", None)
+        worker = self._worker()
         if worker is None:
-            if self.off:
-                return False
-            try:
-                worker = self._open()
-            except Exception as exc:  # the server allows no more sessions: one connection it is
-                self.off = True
-                log.info("%s: no second connection for uploading ahead (%s); files go one at a time",
-                         self.destination, exc)
-                return False
-            self._local.worker = worker
-            with self._lock:
-                self._opened.append(worker)
+            return False
         try:
             self._upload(worker, name, data)
         except Exception as exc:  # the drop uploads it again itself and reports what goes wrong then
             log.debug("%s: upload ahead of %s failed (%s); it is uploaded in its turn", self.destination, name, exc)
+            self._local.worker = None  # a broken connection is not reused: the next file opens another
+            self._discard(worker)
             return False
         return True
 
-    def close(self) -> list[str]:
-        """Stop, close the worker connections, and return the temporary names staged but never taken."""
-        self.off = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def _worker(self) -> W | None:
+        worker: W | None = getattr(self._local, "worker", None)
+        if worker is not None or self.off:
+            return worker
+        try:
+            worker = self._open()
+        except Exception as exc:  # the server allows no more sessions: one connection it is
+            self.off = True
+            log.info("%s: no further connection for uploading ahead (%s); files go one at a time",
+                     self.destination, exc)
+            return None
         with self._lock:
-            for worker in self._opened:
-                with contextlib.suppress(Exception):
-                    self._close(worker)
-            self._opened.clear()
+            self._opened.append(worker)
+        if self.off:  # closing began meanwhile
+            self._discard(worker)
+            return None
+        self._local.worker = worker
+        return worker
+
+    def _discard(self, worker: W) -> None:
+        with self._lock:
+            if worker in self._opened:
+                self._opened.remove(worker)
+        with contextlib.suppress(Exception):
+            self._close(worker)
+
+    def close(self) -> list[str]:
+        """Stop, close the worker connections, and return the temporary names staged but never taken.
+
+        Closing a worker's connection ends an upload still going on it, so this never waits
+        longer than one step of the uploads."""
+        self.off = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for worker in opened:
+            with contextlib.suppress(Exception):
+                self._close(worker)
+        self._pool.shutdown(wait=True)
         left, self._staged = list(self._staged), {}
         return left
