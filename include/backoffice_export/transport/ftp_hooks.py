@@ -46,10 +46,14 @@ def _open(hook: FTPHook, *, tls: bool) -> ftplib.FTP:
             )
         log.warning("connection %s uses plain FTP: password and orders travel unencrypted", hook.ftp_conn_id)
         conn = ftplib.FTP(timeout=timeout, encoding=encoding)  # noqa: S321
-    conn.connect(params.host or "", params.port or ftplib.FTP_PORT)
-    conn.login(params.login or "", params.password or "")
-    if isinstance(conn, ftplib.FTP_TLS):
-        conn.prot_p()
+    try:
+        conn.connect(params.host or "", params.port or ftplib.FTP_PORT)
+        conn.login(params.login or "", params.password or "")
+        if isinstance(conn, ftplib.FTP_TLS):
+            conn.prot_p()
+    except BaseException:  # a refused login leaves no socket behind (uploads ahead try logins mid-chunk)
+        conn.close()
+        raise
     conn.set_pasv(_flag(extra, "passive", True))
     return conn
 
