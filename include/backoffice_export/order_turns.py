@@ -163,7 +163,7 @@ class _HandedOver:
     def __init__(self, reader: Connection, expected: list[int]) -> None:
         self.reader, self.expected = reader, expected
         self.handed = 0
-        self.batch: collections.deque[bytes] = collections.deque()
+        self.batch: collections.deque[bytes | Turn] = collections.deque()  # pickled, but for the last
         self.ended = False
 
     def __iter__(self) -> Iterator[Turn]:
@@ -175,7 +175,8 @@ class _HandedOver:
                 raise StopIteration
             self._receive()
         self.handed += 1
-        return pickle.loads(self.batch.popleft())  # noqa: S301 (made by this task's own builder process)
+        item = self.batch.popleft()
+        return item if isinstance(item, Turn) else pickle.loads(item)  # noqa: S301 (made by this task's own builder)
 
     def ready(self) -> bool:
         while not self.batch and not self.ended and self.reader.poll(0):
@@ -188,9 +189,9 @@ class _HandedOver:
         except (EOFError, OSError):
             self.ended = True
             if self.handed < len(self.expected):  # the builder died: the runner raises this turn
-                self.batch.append(pickle.dumps(Turn(
+                self.batch.append(Turn(
                     self.expected[self.handed], None, fatal=True,
-                    error=RuntimeError("the process building the chunk's orders ended unexpectedly"))))
+                    error=RuntimeError("the process building the chunk's orders ended unexpectedly")))
             return
         if kind == "log":
             logging.getLogger(payload.name).handle(payload)

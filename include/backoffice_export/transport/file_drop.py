@@ -91,7 +91,7 @@ class _SftpDrop:
         client.get_channel().settimeout(timeout)
         # An upload ahead is at most: opening its channel (two steps), then open, write, close
         # and stat, each bounded by the timeout.
-        self.ahead = (UploadsAhead(ahead, self._open_channel, _sftp_upload, _close_quietly, destination,
+        self.ahead = (UploadsAhead(ahead, self._open_channel, _sftp_upload, lambda worker: worker.close(), destination,
                                    patience=6 * timeout) if ahead else None)
         if hook.isdir(folder):
             return
@@ -161,7 +161,6 @@ class _SftpDrop:
             raise DeliveryError(message) from exc
         return final
 
-
     def close(self) -> None:
         """Stop uploading ahead; remove what was uploaded ahead for orders the chunk never reached."""
         if self.ahead is not None:
@@ -172,11 +171,6 @@ class _SftpDrop:
 
 def _sftp_upload(client: Any, temp: str, data: bytes) -> None:
     client.putfo(io.BytesIO(data), temp, file_size=len(data), confirm=True)
-
-
-def _close_quietly(worker: Any) -> None:
-    with contextlib.suppress(Exception):
-        worker.close()
 
 
 class _FtpDrop:
