@@ -139,3 +139,20 @@ def test_small_chunks_are_built_in_line(engine: sa.Engine) -> None:
     pids = {turn.get()[0] for turn in ahead(
         engine, load, lambda order: (os.getpid(), None), list(range(1, order_turns.AHEAD_FROM))) if not turn.error}
     assert pids == {os.getpid()}
+
+
+def test_a_builder_that_dies_stops_the_chunk_at_the_first_order_it_never_handed_over(engine: sa.Engine) -> None:
+    """Killed mid-chunk (out of memory, say): the turns it handed over stand, and the next order's
+    turn is fatal, so the runner leaves it and the rest for the retry instead of waiting."""
+
+    def build_then_die(order: Any) -> Any:
+        if order.id == 60:
+            os._exit(9)
+        return build(order)
+
+    turns = ahead(engine, load, build_then_die, IDS)
+    handed = [turn.order_id for turn in turns]
+    assert handed == IDS[:len(handed)] and len(handed) <= 60
+    assert turns[-1].fatal and not any(turn.fatal for turn in turns[:-1])
+    with pytest.raises(RuntimeError, match="the process building the chunk's orders ended unexpectedly"):
+        turns[-1].get()
