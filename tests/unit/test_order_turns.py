@@ -156,3 +156,24 @@ def test_a_builder_that_dies_stops_the_chunk_at_the_first_order_it_never_handed_
     assert turns[-1].fatal and not any(turn.fatal for turn in turns[:-1])
     with pytest.raises(RuntimeError, match="the process building the chunk's orders ended unexpectedly"):
         turns[-1].get()
+
+
+def test_turns_built_before_a_slow_slice_are_handed_over_before_it_loads(engine: sa.Engine) -> None:
+    """The builder holds turns back while the runner still has some (``_Outbox``); what it holds
+    goes over before it loads its next slice, so a slow load never keeps built orders from the
+    transport."""
+
+    def slow_third_slice(ids: Sequence[int]) -> list[Any]:
+        if ids[0] == 56:  # slices: 1-5, 6-55, 56-105
+            time.sleep(0.6)
+        return load(ids)
+
+    received: dict[int, float] = {}
+    with order_turns.built_ahead(engine, slow_third_slice, lambda order: time.monotonic(), IDS) as turns:
+        for turn in turns:
+            received[turn.order_id] = time.monotonic()
+            if turn.order_id <= 55:
+                time.sleep(0.002)  # a transport slower than the builder: turns wait in the pipe
+            if turn.order_id == 56:
+                slice_loaded = turn.get()
+    assert received[55] < slice_loaded - 0.3
