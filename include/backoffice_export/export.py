@@ -254,13 +254,17 @@ class _ChunkClock:
 class _SentRecorder:
     """Records delivered orders a batch at a time, and logs them a line per batch.
 
-    One commit per order cost as much as sending it over a fast link. A batch is written when it
-    holds ``RECORD_BATCH`` orders or is ``RECORD_SECONDS`` old, and whenever the chunk stops, so
-    a task killed outright leaves at most one batch delivered but still claimed. Those orders
-    are not lost and do not go twice: the task's retry claims them again (attempts > 1), and
-    every connector then checks before it sends (a look-up at the ERP, or the same file name
-    and number, so an upload replaces the file instead of adding an order).
+    A batch is written when it holds ``RECORD_BATCH`` orders or is ``RECORD_SECONDS`` old, and
+    whenever the chunk stops, so a task killed outright leaves at most one batch delivered but
+    still claimed. Those orders are not lost and do not go twice: the task's retry claims them
+    again (attempts > 1), and every connector then checks before it sends (a look-up at the ERP,
+    or the same file name and number, so an upload replaces the file instead of adding an order).
     Failures are never batched: each is written and logged at once, naming the order and field.
+
+    Why 200: one commit per order cost as much as sending it over a fast link, and batches of 50
+    still held the transport up 3-4 ms each beside a busy builder; 200 made 1,000-order Spector
+    and AccountView chunks 5-10 % quicker (medians of 8 chunks, ``bench.chunk_probe``). Writing
+    the batches from a thread instead gained nothing: the write still wanted the CPU and the GIL.
     """
 
     def __init__(self, engine: sa.Engine, owner: ClaimOwner, administration: str) -> None:
@@ -295,7 +299,7 @@ class _SentRecorder:
             raise
 
 
-RECORD_BATCH = 50
+RECORD_BATCH = 200
 RECORD_SECONDS = 1.0
 
 
