@@ -226,6 +226,17 @@ def test_line_id_is_a_new_guid_for_every_line_and_every_send() -> None:
     assert all(str(uuid.UUID(i)) == i for i in ids)
 
 
+def test_a_new_line_guid_is_a_random_version_4_guid_in_canonical_form() -> None:
+    made = [mapping.new_guid() for _ in range(4000)]
+    assert len(set(made)) == len(made)
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+    # every variant digit (8, 9, a, b) and every value of the random digits occurs
+    assert {text[19] for text in made} == set("89ab")
+    assert {text[0] for text in made} == set("0123456789abcdef")
+
+
 def test_line_customer_guid_is_the_headers() -> None:
     payload = sent(sm_order(lines=[f.line(0), f.line(1)]))
     assert [line["CustomerGUID"] for line in payload["Lines"]] == [CUSTOMER_GUID, CUSTOMER_GUID]
