@@ -143,3 +143,25 @@ def test_a_staged_upload_that_never_finishes_is_a_lost_connection(sandboxes, mon
         hold.set()
     target = sandboxes.sftp.user_root("app4sales") / folder / "orders"
     assert [p.name for p in target.iterdir()] == []
+
+
+def test_a_stalled_upload_that_finishes_after_all_is_removed_on_closing(sandboxes, monkeypatch):
+    """The server answers again once the turn has given up on it: the temporary file that upload
+    leaves is removed when the drop closes, not left for the next sweep."""
+    import threading
+
+    conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp")
+    hold, finished = threading.Event(), threading.Event()
+    with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
+        drop.ahead.patience = 0.5
+        real_upload = drop.ahead._upload
+        drop.ahead._upload = lambda worker, name, data: (hold.wait(5), real_upload(worker, name, data),
+                                                         finished.set())
+        drop.stage(*FILES[1])
+        with pytest.raises(ConnectionLost, match=r"did not finish in [01] s"):
+            drop.put(*FILES[1])
+        hold.set()
+        assert finished.wait(5)
+        target = sandboxes.sftp.user_root("app4sales") / folder / "orders"
+        assert [p.name for p in target.iterdir()] == [f".{FILES[1][0]}.part"]
+    assert [p.name for p in target.iterdir()] == []

@@ -17,8 +17,10 @@ is bounded by the connection's timeout, so only a server that stopped answering 
 ``take`` raises ``UploadStalled`` and the drop reports the connection lost, as for a stalled
 upload of its own. A worker connection that failed is dropped and opened again for its next
 file; one that cannot be opened (a server that allows one session per login) turns staging
-off for the rest of the chunk. What was staged but never taken (the chunk stopped) is removed
-on closing; if the connection is gone by then, the stale-part sweep removes it later.
+off for the rest of the chunk. What was staged but never taken (the chunk stopped), or taken
+but stalled (it may still finish once the server answers), is removed on closing, after the
+worker connections are closed; if the connection is gone by then, the stale-part sweep removes
+it later.
 
 Connection extra ``uploads_ahead``: how many files go up ahead at once. Default 2 over SFTP
 (channels of the one SSH login) and 1 over FTP(S), where each is a login of its own and servers
@@ -75,6 +77,7 @@ class UploadsAhead(Generic[W]):
         self._opened: list[W] = []
         self._lock = threading.Lock()
         self._staged: dict[str, _Staged] = {}
+        self._stalled: list[str] = []  # taken but not finished in time
         self.off = False
         self.used = 0  # files whose staged upload was taken (the benchmark and tests read it)
 
@@ -95,6 +98,8 @@ class UploadsAhead(Generic[W]):
             finished = staged.done.result(timeout=self.patience)
         except concurrent.futures.TimeoutError:
             self.off = True
+            # It may still finish once the server answers again: closing removes it then.
+            self._stalled.append(name)
             raise UploadStalled(f"the upload ahead of {name} did not finish in {self.patience:.0f} s") from None
         if finished and staged.data is data:
             self.used += 1
@@ -141,7 +146,8 @@ class UploadsAhead(Generic[W]):
             self._close(worker)
 
     def close(self) -> list[str]:
-        """Stop, close the worker connections, and return the temporary names staged but never taken.
+        """Stop, close the worker connections, and return the temporary names staged but never
+        taken, or taken but stalled: their uploads are over by now, so removing them is final.
 
         Closing a worker's connection ends an upload still going on it, so this never waits
         longer than one step of the uploads."""
@@ -153,5 +159,6 @@ class UploadsAhead(Generic[W]):
             with contextlib.suppress(Exception):
                 self._close(worker)
         self._pool.shutdown(wait=True)
-        left, self._staged = list(self._staged), {}
+        left, self._staged = [*self._stalled, *self._staged], {}
+        self._stalled = []
         return left
