@@ -126,6 +126,20 @@ def test_a_worker_whose_channel_broke_opens_another_for_its_next_file(sandboxes,
     assert {p.name: p.read_bytes() for p in target.iterdir()} == dict(FILES[1:8])
 
 
+def _stall_uploads_ahead(drop, hold, finished) -> None:
+    """The drop's uploads ahead wait for ``hold`` (a server that stopped answering) with half a
+    second of patience, then upload for real and set ``finished``."""
+    drop.ahead.patience = 0.5
+    real_upload = drop.ahead._upload
+
+    def upload(worker, name, data):
+        hold.wait(5)
+        real_upload(worker, name, data)
+        finished.set()
+
+    drop.ahead._upload = upload
+
+
 def test_a_staged_upload_that_never_finishes_is_a_lost_connection(sandboxes, monkeypatch):
     """A server that stops answering mid-upload: the file's turn does not wait for ever, and the
     rest of the chunk waits for the retry, as with a stalled upload of the drop's own."""
@@ -134,9 +148,7 @@ def test_a_staged_upload_that_never_finishes_is_a_lost_connection(sandboxes, mon
     conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp")
     hold = threading.Event()
     with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
-        drop.ahead.patience = 0.5
-        real_upload = drop.ahead._upload
-        drop.ahead._upload = lambda worker, name, data: (hold.wait(5), real_upload(worker, name, data))
+        _stall_uploads_ahead(drop, hold, threading.Event())
         drop.stage(*FILES[1])
         with pytest.raises(ConnectionLost, match=r"did not finish in [01] s"):
             drop.put(*FILES[1])
@@ -153,10 +165,7 @@ def test_a_stalled_upload_that_finishes_after_all_is_removed_on_closing(sandboxe
     conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp")
     hold, finished = threading.Event(), threading.Event()
     with open_file_drop(conn_id, "orders", sweep_due=lambda seconds: False) as drop:
-        drop.ahead.patience = 0.5
-        real_upload = drop.ahead._upload
-        drop.ahead._upload = lambda worker, name, data: (hold.wait(5), real_upload(worker, name, data),
-                                                         finished.set())
+        _stall_uploads_ahead(drop, hold, finished)
         drop.stage(*FILES[1])
         with pytest.raises(ConnectionLost, match=r"did not finish in [01] s"):
             drop.put(*FILES[1])
