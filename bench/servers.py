@@ -46,7 +46,7 @@ def serve(root: Path) -> None:
     """The child: start the servers, say where they are, serve until stdin closes."""
     import importlib
 
-    from backoffice_export.sandbox import ERP_API_MODULES, Sandboxes
+    from erp_sandbox import ERP_API_MODULES, Sandboxes
 
     floor_apis = {floor_pass: {name: importlib.import_module(ERP_API_MODULES[name]).Api(root / "floor" / floor_pass)
                                for name in HTTP_CONNECTORS}

@@ -96,7 +96,7 @@ def any_engine(request):
 
 @pytest.fixture(scope="session")
 def sandboxes() -> Iterator[object]:
-    from backoffice_export.sandbox import Sandboxes
+    from erp_sandbox import Sandboxes
 
     with Sandboxes(_SESSION_DIR / "sandbox", "app4sales") as boxes:
         yield boxes

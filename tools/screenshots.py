@@ -11,7 +11,7 @@ script only, not in requirements.txt) and Debian's Chromium at ``/usr/bin/chromi
 What it does, all in a fresh temp folder (nothing under ``.local/`` is touched):
 
 1. An ``AIRFLOW_HOME`` with a SQLite metadata database (``airflow db migrate``), the loopback
-   sandboxes (``backoffice_export.sandbox.Sandboxes``) and a SQLite order database
+   sandboxes (``erp_sandbox.Sandboxes``) and a SQLite order database
    (``AIRFLOW_CONN_APP4SALES_DB``).
 2. A real ``airflow api-server`` on a free loopback port (SimpleAuthManager with every user an
    admin, this project's ``plugins/`` for the ledger page). It also serves the Execution API that
@@ -602,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     setup = Setup(Path(tempfile.mkdtemp(prefix="backoffice-screenshots-")))
     try:
         with environment(setup) as server:
-            from backoffice_export.sandbox import Sandboxes
+            from erp_sandbox import Sandboxes
 
             with Sandboxes(setup.root / "sandbox", SANDBOX_USER) as sandboxes:
                 runs = prepare(setup, server, sandboxes)

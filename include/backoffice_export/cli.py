@@ -158,7 +158,7 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> i
     os.environ.setdefault("BACKOFFICE_TASK_RETRIES", "0")
 
     from backoffice_export.document import load_document, read_document
-    from backoffice_export.sandbox import Sandboxes
+    from erp_sandbox import Sandboxes
 
     document = read_document(document_path)
     with Sandboxes(root / "sandbox", SANDBOX_USER) as sandboxes:

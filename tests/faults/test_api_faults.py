@@ -19,7 +19,7 @@ import pytest
 
 from backoffice_export import export_state
 from backoffice_export.document import load_document
-from backoffice_export.sandbox.fault_proxy import FaultProxy
+from erp_sandbox.fault_proxy import FaultProxy
 from tests.faults.conftest import FaultOutcome
 from tests.faults.test_file_transport_faults import _settle
 from tests.helpers import reflecta_admin

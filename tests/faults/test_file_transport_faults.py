@@ -21,7 +21,7 @@ from backoffice_export import export, export_state
 from backoffice_export.db.engine import create_engine
 from backoffice_export.document import load_document
 from backoffice_export.export_state import ClaimOwner
-from backoffice_export.sandbox.fault_proxy import FaultProxy
+from erp_sandbox.fault_proxy import FaultProxy
 from tests.conftest import PROJECT
 from tests.faults.conftest import FaultOutcome
 from tests.faults.file_erp import judge, reflecta_orders_in_folder

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from backoffice_export.sandbox.accountview_api import Api
+from erp_sandbox.accountview_api import Api
 
 DATA = "/api/v3/accountviewdata"
 

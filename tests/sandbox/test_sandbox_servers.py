@@ -16,7 +16,7 @@ import paramiko
 import pytest
 from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-from backoffice_export.sandbox import Sandboxes
+from erp_sandbox import Sandboxes
 
 USER = "app4sales"
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from backoffice_export.sandbox import ERP_API_MODULES, Sandboxes
-from backoffice_export.sandbox.spector_api import Api
+from erp_sandbox import ERP_API_MODULES, Sandboxes
+from erp_sandbox.spector_api import Api
 
 ORDERS = "/api/v2/orders"
 
@@ -53,7 +53,7 @@ def order(nr: str, **header: Any) -> dict[str, Any]:
 
 
 def test_the_sandboxes_start_it_as_the_spector_api(tmp_path: Path) -> None:
-    assert ERP_API_MODULES["spector"] == "backoffice_export.sandbox.spector_api"
+    assert ERP_API_MODULES["spector"] == "erp_sandbox.spector_api"
     with Sandboxes(tmp_path, "app4sales") as boxes:
         emulator = boxes.apis["spector"]
         conn = emulator.airflow_connection()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from backoffice_export.sandbox.styleman_api import Api
+from erp_sandbox.styleman_api import Api
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import paramiko
 import pytest
 
 from backoffice_export.errors import ConnectionLost
-from backoffice_export.sandbox import Sandboxes
+from erp_sandbox import Sandboxes
 from backoffice_export.transport.file_drop import open_file_drop
 from backoffice_export.transport.sftp_hook import NoDelaySFTPHook
 

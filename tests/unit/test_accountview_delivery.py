@@ -26,7 +26,7 @@ from backoffice_export.document import load_document
 from backoffice_export.errors import ConnectionLost, DeliveryError, OrderDataError, SettingsError
 from backoffice_export.export_state import ClaimOwner
 from backoffice_export.model import Order
-from backoffice_export.sandbox.accountview_api import Api
+from erp_sandbox.accountview_api import Api
 
 CLOCK = datetime(2024, 3, 20, 14, 5, 9)
 

@@ -22,7 +22,7 @@ from backoffice_export.connectors.spector import delivery
 from backoffice_export.connectors.spector import settings as spector_settings
 from backoffice_export.errors import ConnectionLost, DeliveryError, OrderDataError, SettingsError
 from backoffice_export.model import Order
-from backoffice_export.sandbox.spector_api import Api
+from erp_sandbox.spector_api import Api
 from backoffice_export.transport import http_api
 from tests.unit import factories as f
 

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from backoffice_export.sandbox.http_emulator import EmulatedApi, EmuRequest, EmuResponse
+from erp_sandbox.http_emulator import EmulatedApi, EmuRequest, EmuResponse
 
 DATA_PATH = "/api/v3/accountviewdata"
 TOKEN_PATH = "/api/v3/token"  # noqa: S105 - a URL path, not a secret

@@ -36,7 +36,7 @@ from typing import Any
 
 from backoffice_export.connectors.spector import api as spector
 from backoffice_export.connectors.spector.validation import problems
-from backoffice_export.sandbox.http_emulator import EmulatedApi, EmuRequest, EmuResponse
+from erp_sandbox.http_emulator import EmulatedApi, EmuRequest, EmuResponse
 
 ORDERS = "/" + spector.ORDERS_PATH
 _ORDER_PATH = re.compile("^" + re.escape(ORDERS) + r"/(?P<no>[0-9]+)$")

@@ -39,9 +39,9 @@ __all__ = [
 
 # The emulated ERP APIs, by connector name; each module defines ``Api`` (an ``EmulatedApi``).
 ERP_API_MODULES = {
-    "spector": "backoffice_export.sandbox.spector_api",
-    "styleman": "backoffice_export.sandbox.styleman_api",
-    "accountview": "backoffice_export.sandbox.accountview_api",
+    "spector": "erp_sandbox.spector_api",
+    "styleman": "erp_sandbox.styleman_api",
+    "accountview": "erp_sandbox.accountview_api",
 }
 
 # The connection kinds airflow_connection() makes, and which sandbox each one reaches.

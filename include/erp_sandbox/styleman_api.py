@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from backoffice_export.sandbox.http_emulator import EmulatedApi, EmuRequest, EmuResponse
+from erp_sandbox.http_emulator import EmulatedApi, EmuRequest, EmuResponse
 
 _ORDERS = re.compile(r"^/api/(?P<version>[^/]+)/orders/?$", re.IGNORECASE)
 _FILTER = re.compile(r"^\s*OrderID\s+eq\s+(?:guid)?'?(?P<guid>[0-9A-Fa-f{}-]+)'?\s*$")
