@@ -14,9 +14,9 @@ import paramiko
 import pytest
 
 from backoffice_export.errors import ConnectionLost
-from erp_sandbox import Sandboxes
 from backoffice_export.transport.file_drop import open_file_drop
 from backoffice_export.transport.sftp_hook import NoDelaySFTPHook
+from erp_sandbox import Sandboxes
 
 USER = "app4sales"
 RELAY = """

@@ -22,8 +22,8 @@ from backoffice_export.connectors.spector import delivery
 from backoffice_export.connectors.spector import settings as spector_settings
 from backoffice_export.errors import ConnectionLost, DeliveryError, OrderDataError, SettingsError
 from backoffice_export.model import Order
-from erp_sandbox.spector_api import Api
 from backoffice_export.transport import http_api
+from erp_sandbox.spector_api import Api
 from tests.unit import factories as f
 
 TODAY = date(2024, 6, 1)

@@ -26,9 +26,9 @@ from backoffice_export.errors import ConnectionLost, DeliveryError, SettingsErro
 from backoffice_export.export import send_chunk
 from backoffice_export.export_state import ClaimOwner
 from backoffice_export.model import Order
-from erp_sandbox.styleman_api import Api
 from backoffice_export.transport import http_api
 from backoffice_export.transport.http_api import ApiReply, TransientHttpError
+from erp_sandbox.styleman_api import Api
 from tests.unit.styleman_documents import bind, sm_order, styleman_admin
 
 
