@@ -40,7 +40,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         return
     write = terminalreporter.write_line
     terminalreporter.section("fault suite")
-    write(f"{'connector':<12} {'fault':<44} {'inj':>4} {'orders':>6} {'lost':>5} {'dup':>4} {'incons':>6} {'misatt':>6} {'runs':>5}")
+    write(f"{'connector':<12} {'fault':<44} {'inj':>4} {'orders':>6} {'lost':>5} {'dup':>4} {'incons':>6} "
+          f"{'misatt':>6} {'runs':>5}")
     for o in LEDGER:
         write(f"{o.connector:<12} {o.fault:<44} {o.injected:>4} {o.orders:>6} {o.lost:>5} {o.duplicated:>4} "
               f"{o.inconsistent:>6} {o.misattributed:>6} {o.runs_to_settle:>5}")
