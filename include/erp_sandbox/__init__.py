@@ -60,21 +60,24 @@ class Sandboxes:
 
     Passwords are fresh random ones for every instance unless given; the keys and certificates on
     disk are reused. ``ports`` fixes the ports by name (``sftp``, ``ftps``, ``spector``, ...);
-    any other listens on a free one.
+    any other listens on a free one. Every server listens on ``listen`` (loopback unless told
+    otherwise); ``host_names`` are further names the FTPS certificate is valid for.
     """
 
     def __init__(self, root: Path, user: str, ports: dict[str, int] | None = None,
-                 passwords: dict[str, str] | None = None) -> None:
+                 passwords: dict[str, str] | None = None, listen: str = "127.0.0.1",
+                 host_names: tuple[str, ...] = ()) -> None:
         self.root = root
         self.user = user
         ports = ports or {}
-        self.tls: TlsFiles = make_tls_certificate(root / "tls")
+        self.tls: TlsFiles = make_tls_certificate(root / "tls", host_names)
         keys = root / "keys"
         self.sftp = SftpSandbox(root / "sftp", keys / "sftp_host_ed25519", ports.get("sftp", 0))
         self.ftp = FtpSandbox(root / "ftp", self.tls, ports.get("ftps", 0))
         self._client_key = _load_or_create_client_key(keys / "client_ed25519")
         self._passwords: dict[tuple[str, str], str] = {}
         self.add_user(user, **(passwords or {}))
+        self.sftp.bind_host = self.ftp.bind_host = listen
         self.apis: dict[str, Any] = {}
         for connector, module_name in ERP_API_MODULES.items():
             try:
@@ -84,6 +87,7 @@ class Sandboxes:
                     raise
                 continue  # that ERP's emulator is not built yet
             self.apis[connector] = module.Api(root / "erp", ports.get(connector, 0))
+            self.apis[connector].bind_host = listen
 
     def add_user(self, name: str, sftp: str | None = None, ftps: str | None = None) -> None:
         """Let ``name`` log in to both sandboxes with these passwords (new random ones when not given),

@@ -60,6 +60,7 @@ class FtpSandbox:
         self.root = root
         self.tls = tls
         self.wanted_port = port
+        self.bind_host = "127.0.0.1"  # what it listens on; the sandbox is for loopback unless told otherwise
         self.faults = FtpFaults()
         self.uploads_completed = 0
         self.renamed: list[str] = []  # final paths in the order renames made them appear, as the ERP sees them
@@ -101,7 +102,7 @@ class FtpSandbox:
         self.root.mkdir(parents=True, exist_ok=True)
         self._stopping.clear()
         handler = self._handler_class()
-        self._server = FTPServer(("127.0.0.1", self.wanted_port), handler, ioloop=IOLoop())
+        self._server = FTPServer((self.bind_host, self.wanted_port), handler, ioloop=IOLoop())
         self._thread = threading.Thread(target=self._serve, name="ftp-sandbox", daemon=True)
         self._thread.start()
 

@@ -113,6 +113,7 @@ class EmulatedApi(abc.ABC):
         self.root = root / self.name
         self.root.mkdir(parents=True, exist_ok=True)
         self.wanted_port = port  # 0: any free port
+        self.bind_host = "127.0.0.1"  # what it listens on; the sandbox is for loopback unless told otherwise
         self.faults = ApiFaults()
         self.lock = threading.RLock()  # ERP state is shared by the server's threads
         self._seq = max((int(m["seq"]) for p in self.root.glob("*.json") if (m := _RECORDING.match(p.name))),
@@ -200,7 +201,7 @@ class EmulatedApi(abc.ABC):
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.wanted_port), Handler)
+        self._server = ThreadingHTTPServer((self.bind_host, self.wanted_port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-api", daemon=True)
         self._thread.start()

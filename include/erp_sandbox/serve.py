@@ -5,7 +5,8 @@ Airflow connections are written to one JSON file (mode 0600, the only place the 
 kept) for ``airflow connections import``: one per ``connection_id`` of the order documents given
 (default: the demo documents), and ``sandbox_<server>`` ones for your own administrations. A
 restart on the same root and ports reuses the passwords in that file, so imported connections
-stay valid.
+stay valid. The servers listen on loopback; ``--listen 0.0.0.0 --advertise NAME`` serves a
+scheduler elsewhere (the docker-compose stack), with NAME in the connections and the certificate.
 """
 
 from __future__ import annotations
@@ -93,14 +94,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="connections file (default <root>/airflow-connections.json)")
     parser.add_argument("--document", type=Path, action="append", default=None,
                         help="order document whose connection ids to write (default include/demo/*.json)")
+    parser.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--advertise", default=None,
+                        help="host name the connections use (default: the --listen address)")
     args = parser.parse_args(argv)
+    advertise = args.advertise or args.listen
     root = (args.root or _default_root()).resolve()
     target = (args.connections or root / "airflow-connections.json").resolve()
     documents = args.document or sorted(DEMO_DOCUMENTS.glob("*.json"))
     ports = {name: args.port_base + offset for name, offset in PORT_OFFSETS.items()} if args.port_base else {}
 
     passwords, api_credentials = _previous_credentials(target)
-    sandboxes = Sandboxes(root, USER, ports=ports, passwords=passwords)
+    extra_names = () if advertise in ("127.0.0.1", "localhost") else (advertise,)
+    sandboxes = Sandboxes(root, USER, ports=ports, passwords=passwords, listen=args.listen, host_names=extra_names)
     for name, api in sandboxes.apis.items():
         for attribute, value in api_credentials.get(name, {}).items():
             setattr(api, attribute, value)
@@ -111,11 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         connections = generic_connections(sandboxes)
         for document in documents:
             connections.update(sandbox_connections(json.loads(document.read_text()), sandboxes, USER))
+        for conn in connections.values():
+            conn["host"] = advertise
         write_private(target, json.dumps(as_import_file(connections), indent=2) + "\n")
-        print(f"SFTP     127.0.0.1:{sandboxes.sftp.port}  (user {USER}, files under {sandboxes.sftp.root})")
-        print(f"FTPS     127.0.0.1:{sandboxes.ftp.port}  (user {USER}, files under {sandboxes.ftp.root})")
+        print(f"SFTP     {advertise}:{sandboxes.sftp.port}  (user {USER}, files under {sandboxes.sftp.root})")
+        print(f"FTPS     {advertise}:{sandboxes.ftp.port}  (user {USER}, files under {sandboxes.ftp.root})")
         for name, api in sandboxes.apis.items():
-            print(f"{name:<8} {api.base_url}  (orders and recordings under {api.root})")
+            print(f"{name:<8} http://{advertise}:{api.port}  (orders and recordings under {api.root})")
         print(f"\nAirflow connections ({len(connections)}): {target}")
         print(f"  airflow connections import --overwrite {target}")
         print("Ctrl-C stops the servers; their state stays under", root, flush=True)

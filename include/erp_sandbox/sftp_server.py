@@ -76,6 +76,7 @@ class SftpSandbox:
         self.root = root
         self.host_key_path = host_key_path
         self.wanted_port = port
+        self.bind_host = "127.0.0.1"  # what it listens on; the sandbox is for loopback unless told otherwise
         self.faults = SftpFaults()
         self.uploads_completed = 0
         self.renamed: list[str] = []  # final paths in the order renames made them appear, as the ERP sees them
@@ -177,7 +178,7 @@ class SftpSandbox:
 
     async def _listen(self) -> asyncssh.SSHAcceptor:
         return await asyncssh.listen(
-            "127.0.0.1",
+            self.bind_host,
             self.wanted_port,
             server_host_keys=[self._host_key],
             server_factory=lambda: _SshServer(self),

@@ -3,9 +3,11 @@ and a restart keeps both the ERP's state and the credentials the scheduler impor
 
 from __future__ import annotations
 
+import ftplib
 import os
 import shutil
 import signal
+import ssl
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -20,11 +22,11 @@ from tests.conftest import PROJECT, need
 
 
 @contextmanager
-def make_sandbox(root: Path) -> Iterator[list[str]]:
+def make_sandbox(root: Path, *more: str) -> Iterator[list[str]]:
     """Run ``make sandbox`` on ``root`` (free ports) until its banner is out; Ctrl-C it afterwards."""
     need(shutil.which("make") is not None, "make is not installed")
     process = subprocess.Popen(
-        ["make", "--no-print-directory", "sandbox", f"SANDBOX_ARGS=--root {root} --port-base 0"],
+        ["make", "--no-print-directory", "sandbox", f"SANDBOX_ARGS=--root {root} --port-base 0 {' '.join(more)}"],
         cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         env={**os.environ, "BACKOFFICE_LOCAL_ROOT": str(root.parent)})
     assert process.stdout is not None
@@ -91,3 +93,22 @@ def test_make_sandbox_serves_and_writes_importable_connections(tmp_path: Path) -
             transport.connect(username=again.login, password=again.password)
         finally:
             transport.close()
+
+
+def test_another_listening_address_is_in_the_connections_and_the_certificate(tmp_path: Path) -> None:
+    """What ``--listen 0.0.0.0 --advertise erp-sandbox`` does for the compose stack, on a second loopback
+    address: the connections name it, and FTPS verifies against it (certificate and passive data)."""
+    root = tmp_path / "sandbox"
+    with make_sandbox(root, "--listen 127.0.0.2"):
+        connections = imported(root / "airflow-connections.json")
+        assert {conn.host for conn in connections.values()} == {"127.0.0.2"}
+        ftps = connections["sandbox_ftps"]
+        context = ssl.create_default_context(cafile=ftps.extra_dejson["ca_file"])
+        client = ftplib.FTP_TLS(context=context, timeout=10)  # noqa: S321 - FTP over TLS, verified
+        try:
+            client.connect(ftps.host, ftps.port)
+            client.login(ftps.login, ftps.password)
+            client.prot_p()
+            assert client.nlst() == []
+        finally:
+            client.close()
