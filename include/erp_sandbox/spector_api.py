@@ -62,8 +62,8 @@ CUSTOMER_NOT_FOUND, STOCK_SITE_NOT_FOUND, VALIDATION_FAILED, NOT_FOUND = 20, 22,
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-# Control characters other than tab, CR and LF: no Spector text field (an XML-era API) can hold them.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 control characters other than tab, CR and LF: XML 1.0, which Spector answers in since v1, cannot carry them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 @dataclass(frozen=True)
