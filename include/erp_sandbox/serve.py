@@ -120,10 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for conn in connections.values():
             conn["host"] = advertise
         write_private(target, json.dumps(as_import_file(connections), indent=2) + "\n")
-        print(f"SFTP     {advertise}:{sandboxes.sftp.port}  (user {USER}, files under {sandboxes.sftp.root})")
-        print(f"FTPS     {advertise}:{sandboxes.ftp.port}  (user {USER}, files under {sandboxes.ftp.root})")
+        print(f"SFTP        {advertise}:{sandboxes.sftp.port}  (user {USER}, files under {sandboxes.sftp.root})")
+        print(f"FTPS        {advertise}:{sandboxes.ftp.port}  (user {USER}, files under {sandboxes.ftp.root})")
         for name, api in sandboxes.apis.items():
-            print(f"{name:<8} http://{advertise}:{api.port}  (orders and recordings under {api.root})")
+            print(f"{name:<11} http://{advertise}:{api.port}  (orders and recordings under {api.root})")
         print(f"\nAirflow connections ({len(connections)}): {target}")
         print(f"  airflow connections import --overwrite {target}")
         print("Ctrl-C stops the servers; their state stays under", root, flush=True)
