@@ -112,11 +112,12 @@ def _judge(engine: Any, erp: _Erp, *, for_review: set[tuple[str, str]] = frozens
     return lost, duplicated, inconsistent, misattributed
 
 
-def _run(engine: Any, lose_at: int | None, api: Any, monkeypatch: pytest.MonkeyPatch) -> int:
+def _run(engine: Any, lose_at: int | None, api: Any, *, then_down: bool = False, max_runs: int = 3) -> int:
     """Every chunk of the plan, as the DAG's chunk tasks run them, until nothing is left to send.
 
     ``lose_at``: in every chunk, the reply to the ``lose_at``-th request that stores an order is
-    lost after the ERP stored it (the client sees the connection close).
+    lost after the ERP stored it (the client sees the connection close); ``then_down``: and the
+    ERP answers 503 to everything after it.
     """
     stores = {"n": 0}
     handle = api.handle
@@ -127,20 +128,20 @@ def _run(engine: Any, lose_at: int | None, api: Any, monkeypatch: pytest.MonkeyP
             stores["n"] += 1
             if stores["n"] == lose_at:
                 api.faults.lose_reply_after_store = 1
+                api.faults.fail_next = 1000 if then_down else 0
         return response
 
-    monkeypatch.setattr(api, "handle", counting)
-    for runs in range(1, 4):
-        for chunk in export.plan_chunks(engine, 100)[erp_connector(api)]:
-            stores["n"] = 0
-            export.send_chunk(engine, chunk["ids"], OWNER)
-        if not export_state.unsent_order_ids(engine):
-            return runs
-    return runs
-
-
-def erp_connector(api: Any) -> str:
-    return api.name
+    api.handle = counting
+    try:
+        for runs in range(1, max_runs + 1):
+            for chunk in export.plan_chunks(engine, 100)[api.name]:
+                stores["n"] = 0
+                export.send_chunk(engine, chunk["ids"], OWNER)
+            if not export_state.unsent_order_ids(engine):
+                return runs
+        return runs
+    finally:
+        del api.handle  # the emulator's own again
 
 
 @pytest.fixture
@@ -177,11 +178,11 @@ POSITIONS = [None, *range(1, ORDERS + 1)]
 @pytest.mark.parametrize("connector", ["spector", "styleman"])
 @pytest.mark.parametrize("lose_at", POSITIONS, ids=["no fault", *(f"reply lost at {p}" for p in POSITIONS[1:])])
 def test_two_administrations_with_the_same_numbers_share_one_erp(
-        connector, lose_at, erp, sqlite_engine, monkeypatch, no_backoff, fault_ledger) -> None:
+        connector, lose_at, erp, sqlite_engine, no_backoff, fault_ledger) -> None:
     api, company, conn_id = erp(connector)
     document = _document(connector, conn_id)
     load_document(sqlite_engine, document)
-    runs = _run(sqlite_engine, lose_at, api, monkeypatch)
+    runs = _run(sqlite_engine, lose_at, api)
     judged = _judge(sqlite_engine, _Erp(connector, api, company, document))
     fault = "same numbers in 2 admins" + (f", reply lost at {lose_at}" if lose_at else "")
     fault_ledger.append(FaultOutcome(connector, fault, 2 if lose_at else 0, 2 * ORDERS, *judged[:3], runs,
@@ -192,7 +193,7 @@ def test_two_administrations_with_the_same_numbers_share_one_erp(
 
 
 def test_styleman_orders_copied_into_another_administration_are_not_taken_for_each_other(
-        erp, sqlite_engine, monkeypatch, no_backoff, fault_ledger) -> None:
+        erp, sqlite_engine, no_backoff, fault_ledger) -> None:
     """The second administration's orders carry the first one's GUIDs (OrderID), other content.
 
     With ``ValidateOrderBeforeSending`` StyleMan is asked for each OrderID first: it holds the
@@ -208,7 +209,7 @@ def test_styleman_orders_copied_into_another_administration_are_not_taken_for_ea
     for admin in document["administrations"]:
         admin["settings"] = {"ValidateOrderBeforeSending": True}
     load_document(sqlite_engine, document)
-    runs = _run(sqlite_engine, None, api, monkeypatch)
+    runs = _run(sqlite_engine, None, api)
     review = {(copy["code"], o["internal_order_nr"]) for o in copy["orders"]}
     judged = _judge(sqlite_engine, _Erp("styleman", api, None, document), for_review=review)
     fault_ledger.append(FaultOutcome("styleman", "same OrderIDs in 2 admins, other content", 0,
@@ -219,3 +220,33 @@ def test_styleman_orders_copied_into_another_administration_are_not_taken_for_ea
     error = rows[order["internal_order_nr"]].error
     assert error.startswith(f"order 1001 ({copy['code']}): ")
     assert order["guid"] in error and "CustomerCode" in error and "not this order" in error
+
+
+@pytest.mark.parametrize("connector", ["spector", "styleman"])
+def test_an_order_changed_after_a_lost_reply_is_not_taken_for_the_one_the_erp_holds(
+        connector, erp, sqlite_engine, no_backoff, fault_ledger) -> None:
+    """A reply is lost and the ERP goes down; the order is then fixed and reloaded before the retry.
+
+    The retry looks the order up first and finds the old version under the same key: that is not
+    this order, so it fails for review rather than being stored as sent under the old one's number.
+    """
+    api, company, conn_id = erp(connector)
+    document = _document(connector, conn_id)
+    load_document(sqlite_engine, document)
+    _run(sqlite_engine, 2, api, then_down=True, max_runs=1)
+    api.faults.reset()
+    admin = document["administrations"][0]
+    changed = admin["orders"][1]
+    assert [r.state for r in export_state.states(sqlite_engine, administration=admin["code"])
+            if r.internal_order_nr == changed["internal_order_nr"]] == ["failed"]
+    changed["lines"][0]["quantity"] = "7"  # fixed in App4Sales, exported and reloaded
+    load_document(sqlite_engine, {"administrations": [admin]})
+    runs = 1 + _run(sqlite_engine, None, api)
+    judged = _judge(sqlite_engine, _Erp(connector, api, company, document),
+                    for_review={(admin["code"], changed["internal_order_nr"])})
+    fault_ledger.append(FaultOutcome(connector, "reply lost, order changed before the retry", 2, 2 * ORDERS,
+                                     *judged[:3], runs, misattributed=judged[3]))
+    rows = {(r.administration, r.internal_order_nr): r for r in export_state.states(sqlite_engine)}
+    assert judged == (0, 0, 0, 0), [(k, r.state, r.backoffice_order_nr, r.error) for k, r in rows.items()]
+    error = rows[(admin["code"], changed["internal_order_nr"])].error
+    assert "but it is not this order" in error and "7 here" in error and "Not marked sent" in error

@@ -145,8 +145,8 @@ class SpectorSession(BuildThenDeliver):
     def _for_review(built: SpectorRequest, order_no: str, why: str) -> DeliveryError:
         return DeliveryError(
             f"Spector already holds an order with externalOrderNo {built.key} (Spector order {order_no}), but {why}. "
-            f"Not marked sent: check Spector order {order_no}; if it is this order, store its number on the "
-            "order by hand, otherwise remove or renumber it in Spector and resend this order",
+            f"Not marked sent: check Spector order {order_no} against this order; if it is another order, remove "
+            "or renumber it in Spector and resend this one",
             retryable=False, delivered_unknown=True)
 
     def _refuse_unusable_endpoint(self, reply: ApiReply, method: str) -> None:
