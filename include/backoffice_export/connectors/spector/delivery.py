@@ -118,7 +118,11 @@ class SpectorSession(BuildThenDeliver):
         if len(numbers) > 1:
             log.warning("Spector holds %d orders with externalOrderNo %s: %s", len(numbers), built.key,
                         ", ".join(numbers))
-        return self.prove(numbers[0], built)
+        why = {number: self.why_not_this_order(number, built) for number in numbers}
+        proven = [number for number, reason in why.items() if reason is None]
+        if proven:
+            return proven[0]
+        raise self._for_review(built, numbers[0], why[numbers[0]] or "")
 
     def prove(self, order_no: str, built: SpectorRequest) -> str:
         """``order_no`` when Spector's order ``order_no`` is this order (customer, lines); else fail for review.
@@ -127,19 +131,23 @@ class SpectorSession(BuildThenDeliver):
         order's number on this one and never send it, so any difference, or an order that
         cannot be read back, leaves the order failed for a person to check.
         """
+        why = self.why_not_this_order(order_no, built)
+        if why is not None:
+            raise self._for_review(built, order_no, why)
+        return order_no
+
+    def why_not_this_order(self, order_no: str, built: SpectorRequest) -> str | None:
+        """Read Spector's order ``order_no`` back: ``None`` when it is this order, else why it is not."""
         reply = self.http.request("GET", api.order_path(order_no))
         if reply.status in (401, 403):
             self._refuse_unusable_endpoint(reply, "GET")
         held = api.read_order(reply.body) if reply.status < 300 else None
         if held is None:
             answer = api.read_reply(reply.body, reply.text)
-            raise self._for_review(built, order_no, f"it could not be read back to compare (HTTP {reply.status}: "
-                                                    f"{answer.describe()})")
+            return f"it could not be read back to compare (HTTP {reply.status}: {answer.describe()})"
         found = identity.differences(built.payload, held, fields=api.PROOF_FIELDS, lines=validation.LINES,
                                      line_fields=api.PROOF_LINE_FIELDS)
-        if found:
-            raise self._for_review(built, order_no, f"it is not this order: {identity.describe(found)}")
-        return order_no
+        return f"it is not this order: {identity.describe(found)}" if found else None
 
     @staticmethod
     def _for_review(built: SpectorRequest, order_no: str, why: str) -> DeliveryError:
