@@ -152,17 +152,16 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def erp(sandboxes: Any, monkeypatch: pytest.MonkeyPatch, files_root: Any) -> Iterator[Callable[..., tuple[Any, Any]]]:
+def erp(sandboxes: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], tuple[Any, str | None, str]]]:
     """(api, company or None, connection id) for a connector: a Spector company of the test's own."""
     used = []
 
-    def make(connector: str, **extra: Any) -> tuple[Any, str | None, str]:
+    def make(connector: str) -> tuple[Any, str | None, str]:
         api = sandboxes.apis[connector]
         used.append(api)
         api.faults.reset()
         company = api.new_company() if connector == "spector" else None
         conn = api.airflow_connection(company) if company else api.airflow_connection()
-        conn["extra"] = {**conn.get("extra", {}), **extra}
         conn_id = f"id_{connector}_{uuid.uuid4().hex[:6]}"
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
         return api, company, conn_id
