@@ -25,6 +25,7 @@ from backoffice_export import export, export_state
 from backoffice_export.db import schema
 from backoffice_export.document import load_document
 from backoffice_export.export_state import ClaimOwner
+from backoffice_export.resend import resend
 from tests.faults.conftest import FaultOutcome
 
 ORDERS = 4  # per administration: a lost reply is tried at each position of its chunk
@@ -249,3 +250,21 @@ def test_an_order_changed_after_a_lost_reply_is_not_taken_for_the_one_the_erp_ho
     assert judged == (0, 0, 0, 0), [(k, r.state, r.backoffice_order_nr, r.error) for k, r in rows.items()]
     error = rows[(admin["code"], changed["internal_order_nr"])].error
     assert "but it is not this order" in error and "7 here" in error and "Not marked sent" in error
+
+
+@pytest.mark.parametrize("connector", ["spector", "styleman"])
+def test_resending_an_order_the_erp_holds_records_it_again_without_a_second_order(
+        connector, erp, sqlite_engine, no_backoff, fault_ledger) -> None:
+    api, company, conn_id = erp(connector)
+    document = _document(connector, conn_id)
+    load_document(sqlite_engine, document)
+    _run(sqlite_engine, None, api)
+    admin = document["administrations"][1]
+    before = {r.internal_order_nr: r.backoffice_order_nr
+              for r in export_state.states(sqlite_engine, administration=admin["code"])}
+    results = resend(sqlite_engine, admin["code"], ["1001", "1002"], OWNER)
+    assert [r.outcome.split(" -> ")[0] for r in results] == [f"sent as {before['1001']}", f"sent as {before['1002']}"]
+    judged = _judge(sqlite_engine, _Erp(connector, api, company, document))
+    fault_ledger.append(FaultOutcome(connector, "resend of orders the ERP holds", 0, 2 * ORDERS, *judged[:3], 2,
+                                     misattributed=judged[3]))
+    assert judged == (0, 0, 0, 0)
