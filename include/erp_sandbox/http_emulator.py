@@ -49,11 +49,17 @@ def _encode_exact(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _json_number(value: Any) -> Any:
-    """A stored ``Decimal`` in a reply: a JSON number, as the real API answers (exact to 15 digits)."""
+def json_text(value: Any) -> str:
+    """``value`` as JSON, a ``Decimal`` as a number with its exact digits (``25.00`` stays ``25.00``),
+    as a .NET API writes a decimal it holds."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+        return str(value)
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(k), ensure_ascii=False)}: {json_text(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(json_text(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _decode_exact(obj: dict[str, Any]) -> Any:
@@ -264,7 +270,7 @@ class EmulatedApi(abc.ABC):
         elif response.body is None:
             data = b""
         else:
-            data = json.dumps(response.body, ensure_ascii=False, default=_json_number).encode("utf-8")
+            data = json_text(response.body).encode("utf-8")
         handler.send_response(response.status)
         for key, value in response.headers.items():
             handler.send_header(key, value)
