@@ -80,10 +80,10 @@ def order_ids(engine: sa.Engine, code: str) -> list[int]:
                                  .where(a.c.code == code).order_by(o.c.id)).scalars())
 
 
-def run(engine: sa.Engine, ids: list[int], name: str) -> None:
-    """One export run over ``ids``: chunks of ``CHUNK``, each its own session, as the DAG maps them."""
-    for start in range(0, len(ids), CHUNK):
-        send_chunk(engine, ids[start:start + CHUNK], ClaimOwner("identity", name, "send", start // CHUNK))
+def run(engine: sa.Engine, ids: list[int], name: str, chunk: int = CHUNK) -> None:
+    """One export run over ``ids``: chunks of ``chunk``, each its own session, as the DAG maps them."""
+    for start in range(0, len(ids), chunk):
+        send_chunk(engine, ids[start:start + chunk], ClaimOwner("identity", name, "send", start // chunk))
 
 
 def settle(engine: sa.Engine, max_runs: int = 4) -> int:
@@ -169,6 +169,23 @@ def test_orders_without_reference_of_one_customer_with_a_lost_reply_at_every_pos
                                      found.lost, found.duplicated, found.stray, runs, found.misattributed))
     assert found == Audit(), [(r.internal_order_nr, r.state, r.backoffice_order_nr, r.error)
                               for r in export_state.states(sqlite_engine)]
+
+
+def test_three_hundred_one_line_orders_of_one_customer_and_one_503(
+        api: Api, sqlite_engine: sa.Engine, conn_id: str, fault_ledger: list[FaultOutcome]) -> None:
+    """The issue's own figure: chunks of 100, the first order of the second chunk meets a 503."""
+    document = administration(f"id-{uuid.uuid4().hex[:6]}", conn_id, f"D{uuid.uuid4().hex[:8]}", orders=300)
+    load_document(sqlite_engine, {"administrations": [document]})
+    ids = order_ids(sqlite_engine, document["code"])
+    run(sqlite_engine, ids[:100], "first", chunk=100)
+    FAULTS["503 before storing"](api)
+    run(sqlite_engine, ids[100:], "rest", chunk=100)
+    api.fail_writes(times=0)
+    runs = 1 + settle(sqlite_engine)
+    found = audit(api, sqlite_engine, [document])
+    fault_ledger.append(FaultOutcome("accountview", "no reference: 300 orders, 503 at order 101", 1, 300, found.lost,
+                                     found.duplicated, found.stray, runs, found.misattributed))
+    assert found == Audit()
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
