@@ -42,6 +42,7 @@ import contextlib
 import logging
 import math
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -273,7 +274,7 @@ class AccountViewSession(BuildThenDeliver):
         number = numbers[0]
         held = [row for row in envelope.rows_of(reply.body, LINE_TABLE) if envelope.order_number(row) == number]
         sent = built.tables.lines.slice(0, size)
-        if _line_contents(held, sent.fields) != _line_contents(_rows_as_dicts(sent), sent.fields):
+        if Counter(_line_contents(held, sent.fields)) != Counter(_line_contents(_rows_as_dicts(sent), sent.fields)):
             raise DeliveryError(f"AccountView order {number} carries this order's key {key} but not the lines of "
                                 f"its first batch ({_lines(0, len(sent.rows))}); nothing more was sent: check "
                                 "the order in AccountView", retryable=False)
@@ -395,9 +396,9 @@ def _rows_as_dicts(table: Table) -> list[dict[str, Any]]:
 
 
 def _line_contents(rows: list[Mapping[str, Any]], fields: tuple[envelope.Field, ...]) -> list[tuple[Any, ...]]:
-    """What a line is (item, quantity, size, price, discount), comparable between what was sent
-    and what AccountView answers (field names in any case; a number as a number, whether the
-    reply gives it as a JSON number or as text)."""
+    """What each line is (item, quantity, size, price, discount), comparable between what was sent
+    and what AccountView answers: field names and codes in any case, a number as a number whether
+    the reply gives it as a JSON number or as text; compared as a whole, in any order."""
     compared = [f for f in fields if f.name in _COMPARED]
     return [tuple(_comparable(f, envelope.field_value(row, f.name)) for f in compared) for row in rows]
 
@@ -410,7 +411,7 @@ def _comparable(field: envelope.Field, value: Any) -> Any:
             return Decimal(text)
         except InvalidOperation:
             return text
-    return text
+    return text.casefold()
 
 
 def _unkeyed(progress: Progress) -> str:
