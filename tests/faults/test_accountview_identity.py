@@ -136,9 +136,9 @@ def audit(api: Api, engine: sa.Engine, documents: list[dict[str, Any]]) -> Audit
 
 
 FAULTS = {
-    "503 before storing": lambda api: api.fail_writes(times=1, status=503),
-    "503 after storing": lambda api: setattr(api.faults, "fail_after_stored", 1),
-    "reply cut after storing": lambda api: api.lose_write_replies(times=1),
+    "503 before store": lambda api: api.fail_writes(times=1, status=503),
+    "503 after store": lambda api: setattr(api.faults, "fail_after_stored", 1),
+    "reply cut after store": lambda api: api.lose_write_replies(times=1),
 }
 
 
@@ -165,7 +165,7 @@ def test_orders_without_reference_of_one_customer_with_a_lost_reply_at_every_pos
         api: Api, sqlite_engine: sa.Engine, conn_id: str, fault: str, position: int,
         fault_ledger: list[FaultOutcome]) -> None:
     found, runs, _ = _scenario(api, sqlite_engine, conn_id, fault, position)
-    fault_ledger.append(FaultOutcome("accountview", f"no reference: {fault} at order {position + 1}", 1, ORDERS,
+    fault_ledger.append(FaultOutcome("accountview", f"no reference: {fault}, order {position + 1}", 1, ORDERS,
                                      found.lost, found.duplicated, found.stray, runs, found.misattributed))
     assert found == Audit(), [(r.internal_order_nr, r.state, r.backoffice_order_nr, r.error)
                               for r in export_state.states(sqlite_engine)]
@@ -178,7 +178,7 @@ def test_three_hundred_one_line_orders_of_one_customer_and_one_503(
     load_document(sqlite_engine, {"administrations": [document]})
     ids = order_ids(sqlite_engine, document["code"])
     run(sqlite_engine, ids[:100], "first", chunk=100)
-    FAULTS["503 before storing"](api)
+    FAULTS["503 before store"](api)
     run(sqlite_engine, ids[100:], "rest", chunk=100)
     api.fail_writes(times=0)
     runs = 1 + settle(sqlite_engine)
@@ -192,7 +192,7 @@ def test_three_hundred_one_line_orders_of_one_customer_and_one_503(
 def test_batched_orders_without_reference_with_a_lost_reply_never_get_lines_of_another(
         api: Api, sqlite_engine: sa.Engine, conn_id: str, fault: str, fault_ledger: list[FaultOutcome]) -> None:
     found, runs, _ = _scenario(api, sqlite_engine, conn_id, fault, CHUNK, lines=3, OrderLinesBatchCount=1)
-    fault_ledger.append(FaultOutcome("accountview", f"no reference, 3 batches: {fault} at order {CHUNK + 1}", 1,
+    fault_ledger.append(FaultOutcome("accountview", f"3 batches: {fault}, order {CHUNK + 1}", 1,
                                      ORDERS, found.lost, found.duplicated, found.stray, runs, found.misattributed))
     assert found == Audit(), [(r.internal_order_nr, r.state, r.backoffice_order_nr, r.error)
                               for r in export_state.states(sqlite_engine)]
@@ -212,7 +212,7 @@ def test_two_administrations_with_the_same_order_numbers_share_one_company(
     api.fail_writes(times=0)
     runs = 1 + settle(sqlite_engine)
     found = audit(api, sqlite_engine, [first, second])
-    fault_ledger.append(FaultOutcome("accountview", f"two administrations, same numbers: {fault}", 1, 2 * ORDERS,
+    fault_ledger.append(FaultOutcome("accountview", f"two admins, same nrs: {fault}", 1, 2 * ORDERS,
                                      found.lost, found.duplicated, found.stray, runs, found.misattributed))
     assert found == Audit(), [(r.administration, r.internal_order_nr, r.state, r.backoffice_order_nr, r.error)
                               for r in export_state.states(sqlite_engine)]
