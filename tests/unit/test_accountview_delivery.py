@@ -298,7 +298,9 @@ def test_an_order_carrying_the_key_but_other_lines_is_not_taken_for_this_one(
     number = shop.send("1").backoffice_order_nr
     export_state.save_progress(shop.engine, shop.order("2").id, {"in_flight": 1, "ord_date": "2024-03-20T14:05:09",
                                                                  "key": key.hex, "batch_size": 3, "lines": 3})
-    with pytest.raises(DeliveryError, match=f"AccountView order {number} carries this order's key") as caught:
+    with pytest.raises(DeliveryError, match=f"AccountView order {number} carries this order's key {key.hex} but does "
+                                            r"not hold the first batch as sent \(lines 1-3\): 2 lines there, 3 here; "
+                                            "nothing more was sent") as caught:
         shop.send("2")
     assert caught.value.retryable is False and shop.api.order_count(reference) == 1
     assert shop.order("2").order_nr is None

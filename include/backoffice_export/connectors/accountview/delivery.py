@@ -42,17 +42,15 @@ import contextlib
 import logging
 import math
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from backoffice_export import export_state
+from backoffice_export import export_state, identity
 from backoffice_export.connectors.accountview import envelope, mapping
 from backoffice_export.connectors.accountview import settings as accountview_settings
 from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
@@ -272,12 +270,20 @@ class AccountViewSession(BuildThenDeliver):
             raise DeliveryError(f"AccountView holds {len(numbers)} orders ({', '.join(numbers)}) carrying this "
                                 f"order's key {key}; check which one it is, nothing more was sent", retryable=False)
         number = numbers[0]
+        header = next(row for row in headers if envelope.order_number(row) == number)
         held = [row for row in envelope.rows_of(reply.body, LINE_TABLE) if envelope.order_number(row) == number]
         sent = built.tables.lines.slice(0, size)
-        if Counter(_line_contents(held, sent.fields)) != Counter(_line_contents(_rows_as_dicts(sent), sent.fields)):
-            raise DeliveryError(f"AccountView order {number} carries this order's key {key} but not the lines of "
-                                f"its first batch ({_lines(0, len(sent.rows))}); nothing more was sent: check "
-                                "the order in AccountView", retryable=False)
+        names = [f.name for f in sent.fields]
+        compared = [name.upper() for name in names if name in _COMPARED]
+        found = identity.differences(
+            {"RPL_INV": built.customer_code, "lines": [_upper(dict(zip(names, row, strict=True)))
+                                                       for row in sent.rows]},
+            {**_upper(header), "lines": [_upper(row) for row in held]},
+            fields=["RPL_INV"], lines="lines", line_fields=compared)
+        if found:
+            raise DeliveryError(f"AccountView order {number} carries this order's key {key} but does not hold the "
+                                f"first batch as sent ({_lines(0, len(sent.rows))}): {identity.describe(found)}; "
+                                "nothing more was sent: check the order in AccountView", retryable=False)
         return number
 
     # -- batches 2..n: PUT --------------------------------------------------------------
@@ -388,30 +394,12 @@ def keyed(header: Table, key: str) -> Table:
                    rows=((*row, line),))
 
 
-_COMPARED = ("art_code", "ord_qty", "ord_qtyu", "size", "art_px", "disc_pct")
+_COMPARED = ("art_code", "ord_qty", "ord_qtyu", "size", "art_px", "disc_pct")  # what a line is
 
 
-def _rows_as_dicts(table: Table) -> list[dict[str, Any]]:
-    return [{f.name: value for f, value in zip(table.fields, row, strict=True)} for row in table.rows]
-
-
-def _line_contents(rows: list[Mapping[str, Any]], fields: tuple[envelope.Field, ...]) -> list[tuple[Any, ...]]:
-    """What each line is (item, quantity, size, price, discount), comparable between what was sent
-    and what AccountView answers: field names and codes in any case, a number as a number whether
-    the reply gives it as a JSON number or as text; compared as a whole, in any order."""
-    compared = [f for f in fields if f.name in _COMPARED]
-    return [tuple(_comparable(f, envelope.field_value(row, f.name)) for f in compared) for row in rows]
-
-
-def _comparable(field: envelope.Field, value: Any) -> Any:
-    text = "" if value is None else str(value).strip()
-    if field.type in (envelope.FieldType.NUMERIC, envelope.FieldType.CURRENCY, envelope.FieldType.DOUBLE,
-                      envelope.FieldType.INTEGER):
-        try:
-            return Decimal(text)
-        except InvalidOperation:
-            return text
-    return text.casefold()
+def _upper(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row with AccountView's field names in upper case (it ignores their case; replies use upper)."""
+    return {str(name).upper(): value for name, value in row.items()}
 
 
 def _unkeyed(progress: Progress) -> str:
