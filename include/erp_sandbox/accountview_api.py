@@ -174,7 +174,9 @@ class Api(EmulatedApi):
     def delete_order(self, order_nr: str) -> None:
         """Remove a sales order, as a user deleting it in AccountView does (tests of what follows)."""
         with self.lock:
-            del self._orders[order_nr]
+            entry = {"op": "delete", "number": order_nr}
+            self._apply(entry)
+            self.journal(entry)
 
     def attachment(self, order_nr: str) -> bytes | None:
         data = self.header(order_nr).get("FILE_DATA")
@@ -279,6 +281,9 @@ class Api(EmulatedApi):
     def _apply(self, entry: dict[str, Any]) -> None:
         """One insert or update of a sales order, as received now or replayed from the journal."""
         number = entry["number"]
+        if entry["op"] == "delete":
+            del self._orders[number]  # its number is not issued again: the counter stays
+            return
         if entry["op"] == "insert":
             self._orders[number] = {"header": {**entry["header"], "ORD_NR": number}, "lines": []}
             self._next_number = max(self._next_number, int(number) + 1)

@@ -77,8 +77,12 @@ def test_accountview_keeps_orders_lines_and_numbers(tmp_path: Path) -> None:
         assert [h["ORD_NR"] for h in found["SO_HDR"]] == [number] and len(found["SO_LINE"]) == 2
         fresh = av.call(second, "POST", av.envelope(av.head())).json()["SO_HDR"][0]["ORD_NR"]
         assert int(fresh) == int(number) + 1
+        second.delete_order(fresh)
         after = recordings(second.root)
     assert {name: after[name] for name in before} == before and len(after) > len(before)
+    with accountview.Api(tmp_path) as third:  # a deleted order stays deleted; its number is not reused
+        assert [o["header"]["ORD_NR"] for o in third.orders()] == [number]
+        assert int(av.call(third, "POST", av.envelope(av.head())).json()["SO_HDR"][0]["ORD_NR"]) == int(fresh) + 1
 
 
 def test_a_line_cut_short_by_a_kill_is_skipped(tmp_path: Path) -> None:
