@@ -40,14 +40,12 @@ def build_payloads(engine: sa.Engine, order_ids: list[int]) -> list[Any]:
             built = session.build(order)
             if administration.connector in FILE_CONNECTORS:
                 payloads.append((built.file_name, built.data))
-            elif administration.connector == "styleman":
-                payloads.append(built.body)
             elif administration.connector == "accountview":
                 assert built.first is not None and built.line_count <= built.first.progress.batch_size, \
                     "the benchmark's AccountView orders go in one batch"
                 payloads.append(built.first.body)
             else:
-                payloads.append(built)
+                payloads.append(built if isinstance(built, bytes) else built.body)
     return payloads
 
 
