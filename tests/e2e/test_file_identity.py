@@ -7,65 +7,19 @@ be in exactly one file, under its stored number, with its own customer and lines
 
 from __future__ import annotations
 
-from decimal import Decimal
-from pathlib import Path
-
 from backoffice_export import export_state
 from backoffice_export.document import load_document
-from tests.faults.file_erp import Expected, judge_content, read_folder
-from tests.helpers import bind_connection, reflecta_admin
-from tests.unit.ezxml_documents import ezxml_admin
-
-
-def _orders(prefix: str, numbers: list[str | None], item: str) -> tuple[list[dict], list[dict]]:
-    """Orders ``<prefix>1..n`` with a customer each (``<prefix>C1..``) and an own order number or none."""
-    customers = [{"code": f"{prefix}C{i}", "name": f"Customer {prefix}{i}"} for i in range(1, len(numbers) + 1)]
-    orders = []
-    for i, number in enumerate(numbers, start=1):
-        doc = {"internal_order_nr": f"{prefix}{i}", "customer": f"{prefix}C{i}", "order_date": "2026-11-20T10:00:00",
-               "lines": [{"item": item, "quantity": str(i), "price": "10.00"}]}
-        if number is not None:
-            doc["order_nr"] = number
-        orders.append(doc)
-    return customers, orders
-
-
-def reflecta_doc(code: str, conn_id: str, prefix: str, numbers: list[str | None]) -> dict:
-    admin = reflecta_admin(code, conn_id)
-    admin["customers"], admin["orders"] = _orders(prefix, numbers, "ITEM")
-    admin["items"] = [{"code": "ITEM", "vat_percentage": "21", "extra_data": {"BackofficeItemCode": "IT100"}}]
-    return admin
-
-
-def ezxml_doc(code: str, conn_id: str, prefix: str, numbers: list[str | None], **settings) -> dict:
-    admin = ezxml_admin(code, conn_id, settings=settings)
-    admin["customers"], admin["orders"] = _orders(prefix, numbers, "IT100")
-    admin["items"] = [{"code": "IT100", "description": "Item", "vat_percentage": "21"}]
-    return admin
-
-
-def expected(*admins: dict) -> dict[tuple[str, str], Expected]:
-    return {(a["code"], o["internal_order_nr"]):
-            Expected(o["customer"], (("IT100", Decimal(o["lines"][0]["quantity"])),))
-            for a in admins for o in a["orders"]}
-
-
-def settle(dag, engine, max_runs: int = 4) -> int:
-    for runs in range(1, max_runs + 1):
-        dag.test()
-        if not export_state.unsent_order_ids(engine):
-            return runs
-    return max_runs
-
-
-def consume(sandboxes, kind: str, folder: str, subfolder: str) -> dict[str, bytes]:
-    """The ERP imports the folder's order files and deletes them; return what it imported."""
-    prefix = f"{folder}/{subfolder}/"
-    taken = {k: v for k, v in sandboxes.received_files(kind).items() if k.startswith(prefix)}
-    home = sandboxes.ftp.user_root(sandboxes.user) if kind == "ftps" else sandboxes.sftp.user_root(sandboxes.user)
-    for path in taken:
-        Path(home, path).unlink()
-    return taken
+from tests.faults.file_erp import (
+    consume,
+    cut_after_uploads,
+    expected,
+    ezxml_doc,
+    judge_content,
+    read_folder,
+    reflecta_doc,
+    settle,
+)
+from tests.helpers import bind_connection
 
 
 def _states(engine, admin: str) -> dict[str, export_state.OrderState]:
@@ -124,19 +78,8 @@ def test_reflecta_cut_mid_chunk_keeps_the_numbers_orders_came_with(export_dag, s
     conn_id, folder = bind_connection(monkeypatch, sandboxes, "sftp", extra=extra)
     admin = reflecta_doc("cut-own", conn_id, "w", ["WEB5201", None, "WEB5203", "WEB5204", None, "WEB5206"])
     load_document(sqlite_engine, {"administrations": [admin]})
-    start = sandboxes.sftp.uploads_completed
-    import backoffice_export.transport.file_drop as file_drop
-
-    real_put = file_drop._SftpDrop.put
-
-    def put_then_cut(self, name, data):
-        sandboxes.sftp.faults.cut_after_bytes = None if sandboxes.sftp.uploads_completed - start < 3 else 1
-        return real_put(self, name, data)
-
-    monkeypatch.setattr(file_drop._SftpDrop, "put", put_then_cut)
-    export_dag.test()
-    sandboxes.sftp.faults.reset()
-    monkeypatch.setattr(file_drop._SftpDrop, "put", real_put)
+    with cut_after_uploads(monkeypatch, sandboxes, "sftp", 3):
+        export_dag.test()
     cut = _states(sqlite_engine, "cut-own")["w4"]
     assert cut.state == "failed" and cut.order_nr == "WEB5204"
 
