@@ -77,11 +77,11 @@ def test_a_released_generated_name_is_free_again_and_a_kept_one_is_not(any_engin
     a = load(any_engine, "a", 2)
     names = FileNames(any_engine, FOLDER, a[0].administration)
     assert names.draw(a[0], sequence(), lambda n: f"{n}.xml") == "1"
-    assert names.generated(a[0], "1.xml")
+    assert names.hold_own(a[0], "1.xml", "1", "Order.OrderNr") is True  # held as generated
     names.release(a[0], "1.xml")
     assert names.draw(a[1], sequence(), lambda n: f"{n}.xml") == "1"
     names.keep(a[1], "1.xml")
-    assert not names.generated(a[1], "1.xml")
+    assert names.hold_own(a[1], "1.xml", "1", "Order.OrderNr") is False
 
 
 def test_two_chunks_at_once_never_hold_one_name_twice(any_engine: sa.Engine) -> None:

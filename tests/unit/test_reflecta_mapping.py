@@ -301,10 +301,7 @@ class _FolderNames:
         self.generated_names.add(name_of(number))
         return number
 
-    def hold_own(self, order: Any, name: str, number: str, field: str) -> None:
-        pass
-
-    def generated(self, order: Any, name: str) -> bool:
+    def hold_own(self, order: Any, name: str, number: str, field: str) -> bool:
         return name in self.generated_names
 
     def release(self, order: Any, name: str) -> None:
@@ -358,6 +355,17 @@ def test_failed_upload_resets_the_order_number(numbering: list[tuple[str, Any]])
     with pytest.raises(DeliveryError, match="550 Permission denied"):
         session.send(f.order(id=1000, order_nr=None))
     assert numbering[-1] == ("save", (1000, None))
+
+
+def test_a_generated_number_that_reached_the_erp_is_never_reset(numbering: list[tuple[str, Any]]) -> None:
+    """A re-export whose upload fails keeps the number the ERP already has the order under."""
+    drop = _FakeDrop(numbering)
+    session = delivery.ReflectaSession(f.administration(), SETTINGS, engine=object(), drop=drop)  # type: ignore[arg-type]
+    assert session.send(f.order(id=1000, order_nr=None)).backoffice_order_nr == "17"
+    drop.error = DeliveryError("550 Permission denied")
+    with pytest.raises(DeliveryError):
+        session.send(f.order(id=1000, order_nr="17"))
+    assert ("save", (1000, None)) not in numbering
 
 
 def test_failed_upload_keeps_a_number_the_order_came_with(numbering: list[tuple[str, Any]]) -> None:

@@ -51,21 +51,20 @@ class FileNames:
 
     def hold(self, order: Order, name: str, *, generated: bool) -> str | None:
         """Hold ``name`` for ``order``; ``None`` when it does now, else the label of the order holding it."""
-        f = s.file_names
-        with self.engine.begin() as conn:
-            conn.execute(self._insert().values(destination=self.destination, name=name, order_id=order.id,
-                                               generated=generated).on_conflict_do_nothing())
-            holder_id = conn.execute(sa.select(f.c.order_id).where(
-                f.c.destination == self.destination, f.c.name == name)).scalar_one()
+        holder_id, _ = self._hold(order, name, generated)
         return None if holder_id == order.id else self._label(holder_id)
 
-    def hold_own(self, order: Order, name: str, number: str, field: str) -> None:
-        """Hold the name of a number the order came with; raise ``NumberTaken`` if another order has it."""
-        holder = self.hold(order, name, generated=False)
-        if holder is not None:
-            raise NumberTaken(field, f"{number} would be file {name} in {self.destination}, which {holder} already "
-                                     "has: not sent, so that order's file is not overwritten. Give one of the two "
-                                     "orders another number and load it again")
+    def hold_own(self, order: Order, name: str, number: str, field: str) -> bool:
+        """Hold the name of the number the order carries; raise ``NumberTaken`` if another order has it.
+
+        Returns whether the order holds it as a number the connector generated (and may give back).
+        """
+        holder_id, generated = self._hold(order, name, False)
+        if holder_id != order.id:
+            raise NumberTaken(field, f"{number} would be file {name} in {self.destination}, which "
+                                     f"{self._label(holder_id)} already has: not sent, so that order's file is not "
+                                     "overwritten. Give one of the two orders another number and load it again")
+        return generated
 
     def draw(self, order: Order, next_number: Callable[[], str], name_of: Callable[[str], str]) -> str:
         """The next number of ``next_number`` that no order carries or holds in the folder, held for ``order``."""
@@ -74,13 +73,6 @@ class FileNames:
             if number not in self._carried() and self.hold(order, name_of(number), generated=True) is None:
                 return number
         raise OrderDataError("Order.OrderNr", f"no free order number in {self.destination} after {MAX_DRAWS} tries")
-
-    def generated(self, order: Order, name: str) -> bool:
-        """Whether ``order`` holds ``name`` for a number the connector generated and may give back."""
-        f = s.file_names
-        with self.engine.connect() as conn:
-            return bool(conn.execute(sa.select(f.c.generated).where(
-                f.c.destination == self.destination, f.c.name == name, f.c.order_id == order.id)).scalar())
 
     def release(self, order: Order, name: str) -> None:
         """Give back a generated name whose file certainly never reached the ERP."""
@@ -95,6 +87,16 @@ class FileNames:
         with self.engine.begin() as conn:
             conn.execute(sa.update(f).where(f.c.destination == self.destination, f.c.name == name,
                                             f.c.order_id == order.id).values(generated=False))
+
+    def _hold(self, order: Order, name: str, generated: bool) -> tuple[int, bool]:
+        """(holder's order id, held as generated) once ``name`` is held, by ``order`` if nobody had it."""
+        f = s.file_names
+        with self.engine.begin() as conn:
+            conn.execute(self._insert().values(destination=self.destination, name=name, order_id=order.id,
+                                               generated=generated).on_conflict_do_nothing())
+            holder_id, held_generated = conn.execute(sa.select(f.c.order_id, f.c.generated).where(
+                f.c.destination == self.destination, f.c.name == name)).one()
+        return holder_id, bool(held_generated)
 
     def _carried(self) -> set[str]:
         """The numbers orders of the administrations on this connection carry or reserved."""

@@ -45,6 +45,7 @@ class ReflectaFile:
     order_nr: str
     file_name: str
     data: bytes
+    generated: bool  # a number the connector drew that has not reached the ERP yet
 
 
 class ReflectaSession(BuildThenDeliver):
@@ -61,28 +62,31 @@ class ReflectaSession(BuildThenDeliver):
         if order.order_nr:
             order_nr = order.order_nr
             file_name = _file_name(order_nr)
-            self.names.hold_own(order, file_name, order_nr, "Order.OrderNr")  # a generated one it holds already
+            # Also a number drawn by an earlier attempt, which the order holds already.
+            generated = self.names.hold_own(order, file_name, order_nr, "Order.OrderNr")
         else:
             order_nr = self.names.draw(order, self.next_number, _file_name)
             repository.set_order_nr(self.engine, order.id, order_nr)
-            file_name = _file_name(order_nr)
+            file_name, generated = _file_name(order_nr), True
         root = mapping.build_order(order, self.settings, order_nr)
         validate(root, XSD)
         data = to_bytes(root)
         self.local_copy.write(file_name, data)  # the seed keeps the file before it uploads it
-        return ReflectaFile(order_nr, file_name, data)
+        return ReflectaFile(order_nr, file_name, data, generated)
 
     def deliver(self, order: Order, built: ReflectaFile) -> Sent:
         try:
             self.drop.put(built.file_name, built.data)
         except DeliveryError as exc:
-            if self.names.generated(order, built.file_name):
+            if built.generated:
                 if exc.delivered_unknown:
                     self.names.keep(order, built.file_name)
                 else:  # the seed: a generated number goes back, and the next attempt draws a new one
                     repository.set_order_nr(self.engine, order.id, None)
                     self.names.release(order, built.file_name)
             raise
+        if built.generated:  # at the ERP now: a later attempt (a re-export) never gives it back
+            self.names.keep(order, built.file_name)
         return Sent(backoffice_order_nr=built.order_nr, destination=f"{self.drop.destination}/{built.file_name}")
 
 
