@@ -78,7 +78,7 @@ def test_two_administrations_with_the_same_numbers_share_one_folder(connector, e
     load_document(sqlite_engine, {"administrations": [second, generated_b]})
     runs += settle(export_dag, sqlite_engine)
     received = _folder(connector, sandboxes, folder, consumed)
-    _record(fault_ledger, connector, "identity: 2 administrations, same numbers, 1 folder", sqlite_engine,
+    _record(fault_ledger, connector, "identity: 2 admins, same numbers, 1 folder", sqlite_engine,
             [first, generated_a, second, generated_b], received, runs, for_review=2)
 
 
