@@ -275,7 +275,7 @@ class _SentRecorder:
 
     def add(self, order: OrderHead, sent: Sent) -> None:
         self.pending.append(export_state.SentRecord(order.id, sent.backoffice_order_nr, sent.destination,
-                                                    sent.write_back_order_nr, sent.progress))
+                                                    sent.write_back_order_nr, sent.progress, sent.remark))
         self.labels.append(f"{order.internal_order_nr} as {sent.backoffice_order_nr}")
         if len(self.pending) >= RECORD_BATCH or time.monotonic() - self.since >= RECORD_SECONDS:
             self.flush()

@@ -274,4 +274,6 @@ export_state = sa.Table(
     # The re-export pass (one per run of the extract task with reexport_sent) that last claimed
     # the order: a sent order goes again once per pass, not again when a chunk of it is cleared.
     sa.Column("reexport_pass", sa.String(64)),
+    # What the ERP remarked when it took the order (or that it already had it), for the ledger.
+    sa.Column("remark", sa.Text),
 )

@@ -35,6 +35,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from backoffice_export.connectors import remarks
 from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, Sent
 from backoffice_export.connectors.spector import api, mapping, validation
 from backoffice_export.connectors.spector import settings as spector_settings
@@ -60,18 +61,21 @@ class SpectorSession(BuildThenDeliver):
 
     def deliver(self, order: OrderRef, body: bytes) -> Sent:
         external = order.internal_order_nr
-        order_no, found = create_once(
-            lookup=lambda: self.find(external),
+        (order_no, remark), found = create_once(
+            lookup=lambda: _no_remark(self.find(external)),
             create=lambda: self.create(body),
             lookup_first=order.export_attempts > 1,
             label=order.label,
         )
         if found:
             log.info("%s: Spector already has it as order %s (externalOrderNo %s)", order.label, order_no, external)
+            remark = remarks.already_at_erp("Spector", order_no)
         return Sent(backoffice_order_nr=order_no, destination=self.http.describe(f"{api.ORDERS_PATH}/{order_no}"),
-                    write_back_order_nr=order_no)
+                    write_back_order_nr=order_no, remark=remark)
 
-    def create(self, body: bytes) -> str:
+    def create(self, body: bytes) -> tuple[str, str | None]:
+        """POST the order: Spector's number, and its remark when it stored the order with one
+        (result 2: articles it does not know became text rows; result 10: it already had it)."""
         reply = self.http.request("POST", api.ORDERS_PATH, data=body,
                                   headers={"Content-Type": exact_json.CONTENT_TYPE})
         self._refuse_unusable_endpoint(reply, "POST")
@@ -81,9 +85,12 @@ class SpectorSession(BuildThenDeliver):
                 raise DeliveryError(f"{GENERIC_ERROR}: Spector answered {answer.describe()} without an order "
                                     "number; check Spector before sending it again", retryable=False,
                                     delivered_unknown=True)
-            if answer.result != api.Result.OK:
-                log.warning("Spector stored order %s with remark %s", answer.order_no, answer.describe())
-            return answer.order_no
+            if answer.result == api.Result.OK:
+                return answer.order_no, None
+            log.warning("Spector stored order %s with remark %s", answer.order_no, answer.describe())
+            if answer.result == api.Result.DUPLICATE_EXTERNAL_ORDER_NO:
+                return answer.order_no, remarks.already_at_erp("Spector", answer.order_no)
+            return answer.order_no, f"Spector {answer.describe()}"
         raise DeliveryError(f"{GENERIC_ERROR} (HTTP {reply.status}): {answer.describe()}", retryable=False)
 
     def find(self, external_order_no: str) -> str | None:
@@ -111,6 +118,10 @@ class SpectorSession(BuildThenDeliver):
         if reply.status in (404, 405):
             raise ConnectionLost(f"{method} {self.http.describe(api.ORDERS_PATH)}: HTTP {reply.status}: no Spector "
                                  f"order API there; check the host of connection {self.http.conn_id}")
+
+
+def _no_remark(order_no: str | None) -> tuple[str, None] | None:
+    return None if order_no is None else (order_no, None)
 
 
 class SpectorConnector:
