@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from backoffice_export import config, export_state, repository
+from backoffice_export.chunk_labels import label_chunks
 from backoffice_export.connectors import CONNECTORS, get_connector
 from backoffice_export.connectors.base import Sent
 from backoffice_export.db import schema as s
@@ -66,6 +67,7 @@ def plan_chunks(
             plan.setdefault(connector, []).append(
                 {"administration": codes[administration_id], "ids": ids[start:start + chunk_size]}
             )
+    label_chunks(engine, plan)
     return plan
 
 

@@ -454,8 +454,8 @@ def test_a_run_triggered_through_the_api_delivers_every_good_order_once(
     send_tis = [ti for ti in run.task_instances if ti["task_id"] == SEND_CHUNK]
     assert all(ti["hostname"] for ti in send_tis), "every chunk ran on a worker"
     assert sorted(ti["rendered_map_index"] for ti in send_tis) == [
-        "deploy-key: 1 order from id 7", "deploy-key: 2 orders from id 5",
-        "deploy-pw: 2 orders from id 1", "deploy-pw: 2 orders from id 3",
+        "deploy-key: 1 order from App4Sales order 3 (id 7)", "deploy-key: 2 orders from App4Sales order 1 (id 5)",
+        "deploy-pw: 2 orders from App4Sales order 1 (id 1)", "deploy-pw: 2 orders from App4Sales order 3 (id 3)",
     ]
 
     # What the SFTP sandbox received: one file per good order, nothing half-written.

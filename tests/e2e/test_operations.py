@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import html
 import json
+import re
 import socket
 from datetime import datetime
+from urllib.parse import quote
 
 import pytest
 
@@ -155,10 +160,26 @@ def test_a_failed_chunk_mails_the_configured_address(export_dag, sqlite_engine, 
         monkeypatch.setenv("BACKOFFICE_SMTP_CONN_ID", "smtp_alerts")
         monkeypatch.setenv("BACKOFFICE_ALERT_EMAIL", "ops@example.test")
         conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp", port=1)
-        load_document(sqlite_engine, {"administrations": [reflecta_admin("alert", conn_id, orders=[order("1")])]})
+        load_document(sqlite_engine, {"administrations": [reflecta_admin("alert", conn_id, orders=[
+            order("A-1"), order("A-2")])]})
         run = export_dag.test()
     finally:
         controller.stop()
     assert task_states(run)["reflecta.send_chunk"] == ["failed"]
     assert len(received) == 1
-    assert "reflecta.send_chunk" in received[0] and "ops@example.test" in received[0]
+    mail = email.message_from_string(received[0], policy=email.policy.default)
+    assert mail["To"] == "ops@example.test"
+    # The subject names the connector and the administration, not a map index.
+    assert mail["Subject"] == "[backoffice-export] reflecta / alert: 2 of 2 orders not sent"
+    body = mail.get_body(("html",)).get_content()
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+    assert "reflecta chunk alert: 2 orders from App4Sales order A-1 (id " in text
+    assert "Cause: " in text and "order A-1 (alert): " in text and "127.0.0.1:1" in text  # the stored error
+    assert "Orders not sent: 2 of the chunk's 2." in text
+    ti = next(t for t in run.get_task_instances() if t.task_id == "reflecta.send_chunk")
+    assert f"/dags/send_orders_to_backoffice/runs/{quote(run.run_id)}/tasks/reflecta.send_chunk/mapped/0" in text
+    assert "What to do: " in text and "clear this task in the Airflow UI" in text
+    # Airflow calls it once the task failed for good: never a promise that a retry sends them.
+    assert "the retry sends them" not in text and "Airflow retries this task" not in text
+    assert "that was the last try" in text
+    assert ti.rendered_map_index == "alert: 2 orders from App4Sales order A-1 (id 1)"
