@@ -54,6 +54,22 @@ def test_resend_sends_chosen_orders_again_and_reports_each_number(
     assert "404: not found in administration resend-me" in capsys.readouterr().out
 
 
+def test_a_resend_to_a_mistyped_administration_says_it_does_not_exist(
+    export_dag, resend_dag, sqlite_engine, sandboxes, monkeypatch
+):
+    from backoffice_export.resend import UnknownAdministration, resend
+
+    conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp")
+    load_document(sqlite_engine, {"administrations": [reflecta_admin("resend-me", conn_id, orders=[order("1")])]})
+    before = sandboxes.sftp.uploads_completed
+    with pytest.raises(UnknownAdministration) as caught:
+        resend(sqlite_engine, "resend-mee", ["1"], ClaimOwner("resend_orders", "r", "resend"))
+    assert str(caught.value) == "administration 'resend-mee' does not exist; the administrations are: resend-me"
+    run = resend_dag.test(run_conf={"administration": "resend-mee", "order_numbers": ["1"]})
+    assert run.state == "failed"
+    assert sandboxes.sftp.uploads_completed == before
+
+
 def test_a_backfill_run_exports_only_its_window():
     class Run:
         run_type = "backfill"
