@@ -117,7 +117,9 @@ def send_orders_to_backoffice() -> None:
         from backoffice_export import config, export
         from backoffice_export.db.engine import engine_for_connection
         from backoffice_export.export_state import ClaimOwner
+        from backoffice_export.retry_label import keep_label_on_retry
 
+        keep_label_on_retry()  # Airflow 3.3 would clear the label while the chunk waits for a retry
         ids = chunk["ids"]
         print(chunk.get("label", chunk["administration"]), flush=True)
         owner = ClaimOwner(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
