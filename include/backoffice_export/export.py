@@ -1,23 +1,19 @@
 """The three steps the export DAG runs: plan chunks, send a chunk, summarise.
 
-Only order ids travel between tasks (XCom stays a few bytes per order); each chunk task reads
-its orders from the order database itself a slice at a time, claims them, builds each (in a
-second process, ahead of the transport: ``order_turns``) and delivers each in order, and writes
-the outcomes back: failures at once, deliveries a small batch at a time (``_SentRecorder``).
-A task killed mid-chunk loses nothing: what it had delivered but not yet recorded is claimed
-again by the retry, which checks at the ERP first.
+Only order ids travel between tasks; each chunk task claims its orders, reads them from the order
+database a slice at a time, builds and delivers each in order, and stores the outcomes: failures
+at once, deliveries a small batch at a time (``_SentRecorder``). A task killed mid-chunk loses
+nothing: the retry claims the unrecorded orders again and checks at the ERP first.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -28,8 +24,7 @@ from backoffice_export.connectors.base import Sent
 from backoffice_export.db import schema as s
 from backoffice_export.errors import ConnectionLost, DeliveryError, OrderDataError, SettingsError
 from backoffice_export.export_state import ClaimOwner
-from backoffice_export.model import Order, OrderHead
-from backoffice_export.order_turns import Turn, built_ahead
+from backoffice_export.model import Order
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +86,14 @@ def send_chunk(
     *,
     reexport_pass: str | None = None,
 ) -> ChunkResult:
-    """Claim, build and deliver one chunk, in order, and write every outcome back.
+    """Claim one chunk, then load, build and deliver its orders in order, and store every outcome.
 
     ``reexport_pass``: this chunk belongs to a re-export, so sent orders go again, once per pass.
+    Whatever stops the chunk, each claimed order it did not finish is left failed with the reason
+    stored, so the next run (or Airflow's retry) takes it up again.
     """
     result = ChunkResult()
-    clock = _ChunkClock()
+    started = time.monotonic()
     claimed = export_state.claim(engine, order_ids, owner, ttl=config.claim_ttl(), reexport_pass=reexport_pass)
     result.skipped = len(order_ids) - len(claimed)
     if result.skipped:
@@ -133,124 +130,56 @@ def send_chunk(
 
     recorder = _SentRecorder(engine, owner, administration.code)
     ids = [head.id for head in heads]
-    delivered = 0
+    handled = 0
     try:
-        # Building starts first, in a session without a transport (and, for a chunk of some size,
-        # in a process of its own), so the first orders are ready when the connection is.
-        building = connector.builder(administration, settings, engine)
-        with built_ahead(engine, _loader(engine, building, heads), building.build, ids) as turns:
-            clock.lap("building")
-            with connector.open_session(administration, settings, engine) as session:
-                clock.lap("connected")
-                for turn in _ahead(turns, session, by_id):
-                    if turn.fatal:
-                        raise turn.error  # type: ignore[misc]
+        with connector.open_session(administration, settings, engine) as session:
+            known = repository.Known()
+            for start in range(0, len(ids), SLICE):
+                for order in repository.load_orders(engine, ids[start:start + SLICE], known=known):
                     try:
-                        sent = session.deliver(by_id[turn.order_id], turn.get())
+                        sent = session.deliver(order, session.build(order))
                     except OrderDataError as exc:
-                        fail(turn.order_id, str(exc), retryable=False)
+                        fail(order.id, str(exc), retryable=False)
                     except ConnectionLost:
                         raise
                     except DeliveryError as exc:
-                        fail(turn.order_id, str(exc), retryable=exc.retryable)
+                        fail(order.id, str(exc), retryable=exc.retryable)
                     except Exception as exc:  # a bug must not take the rest of the chunk down with it
-                        log.exception("%s: unexpected error", by_id[turn.order_id].label)
-                        fail(turn.order_id, f"ERROR_Unhandled: {type(exc).__name__}: {exc}", retryable=False)
+                        log.exception("%s: unexpected error", order.label)
+                        fail(order.id, f"ERROR_Unhandled: {type(exc).__name__}: {exc}", retryable=False)
                     else:
-                        recorder.add(by_id[turn.order_id], sent)
+                        recorder.add(order, sent)
                         result.sent += 1
-                    delivered += 1
-                    if delivered == 1:
-                        clock.lap("first order handled")
+                    handled += 1
     except SettingsError as exc:
         recorder.flush()
-        for order_id in ids[delivered:]:
+        for order_id in ids[handled:]:
             fail(order_id, str(exc), retryable=False)
     except ConnectionLost as exc:
         recorder.flush()
-        remaining = ids[delivered:]
-        if remaining:
-            fail(remaining[0], str(exc), retryable=True)
-            export_state.release(engine, remaining[1:], owner, reason=f"not sent yet: {exc}")
-            result.left_for_retry += len(remaining) - 1
+        _leave_for_retry(engine, owner, ids[handled:], str(exc), fail, result)
+    except Exception as exc:  # e.g. the connection is not defined: the orders wait, with the reason stored
+        recorder.flush()
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        _leave_for_retry(engine, owner, ids[handled:], f"chunk stopped: {reason}", fail, result)
+        raise
     finally:
         recorder.close()
-        clock.lap(f"{delivered} orders handled")
-        log.info("%s: chunk of %d orders: %s", administration.code, len(ids), clock)
+        log.info("%s: chunk of %d orders: %d sent, %d failed, %d left for a retry in %.1f s", administration.code,
+                 len(ids), result.sent, result.failed, result.left_for_retry, time.monotonic() - started)
     return result
 
 
-STAGE_AHEAD = 4  # orders a session may be handed ahead of their turn (``_ahead``)
+SLICE = 50  # orders loaded at a time (one query per table), so a chunk never holds all its orders
 
 
-def _ahead(turns: Iterator[Turn], session: Any, by_id: dict[int, OrderHead]) -> Iterator[Turn]:
-    """The turns in order; for a session that can ``stage`` (start handing an order to the ERP
-    before its turn, e.g. uploading a file under its temporary name), the next few built ones
-    are staged first, so the transport works on several orders at once.
-
-    Only turns the builder already handed over are staged (``ready()``): the order whose turn it
-    is never waits for a later one. What ``stage`` started, ``deliver`` finishes or does over, so
-    an order's outcome is still the one ``deliver`` gives, and in chunk order. A staged order
-    the chunk never reaches is not delivered: the session drops it on closing.
-    """
-    stage = getattr(session, "stage", None)
-    ready = getattr(turns, "ready", None)
-    if stage is None or ready is None:
-        yield from turns
-        return
-    waiting: collections.deque[Turn] = collections.deque()
-    while True:
-        if not waiting:
-            turn = next(turns, None)
-            if turn is None:
-                return
-            waiting.append(turn)  # its turn now: delivered as it is, not staged
-        while len(waiting) < STAGE_AHEAD and ready():
-            later = next(turns)
-            waiting.append(later)
-            if not later.fatal and later.error is None:
-                try:
-                    stage(by_id[later.order_id], later.value)
-                except Exception:  # staging is only a head start: the order still goes in its turn
-                    log.warning("%s: could not be handed over ahead of its turn", by_id[later.order_id].label,
-                                exc_info=True)
-        yield waiting.popleft()
-
-
-def _loader(engine: sa.Engine, session: Any, heads: list[OrderHead]) -> Callable[[Sequence[int]], list[Order]]:
-    """Loads a slice of the chunk's orders (items, customers and reps once per chunk). Before the
-    first, the session's chunk-wide ``prepare(heads)`` (Reflecta draws the chunk's numbers); with
-    each, its ``prepare_slice`` (EzXml numbers a slice at once). Both run where building does,
-    so for a chunk of some size, in the builder, while the task's process connects."""
-    prepare = getattr(session, "prepare", None)
-    prepare_slice = getattr(session, "prepare_slice", None)
-    known = repository.Known()
-
-    def load(order_ids: Sequence[int]) -> list[Order]:
-        nonlocal prepare
-        if prepare is not None:
-            prepare(heads)
-            prepare = None
-        orders = repository.load_orders(engine, order_ids, known=known)
-        if prepare_slice is not None:
-            prepare_slice(orders)
-        return orders
-
-    return load
-
-
-class _ChunkClock:
-    """Where a chunk's time went, for its last log line: connecting, the first order, the rest."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.laps: list[tuple[str, float]] = []
-
-    def lap(self, what: str) -> None:
-        self.laps.append((what, time.monotonic() - self.started))
-
-    def __str__(self) -> str:
-        return ", ".join(f"{what} after {seconds:.2f} s" for what, seconds in self.laps)
+def _leave_for_retry(engine: sa.Engine, owner: ClaimOwner, remaining: Sequence[int], reason: str,
+                     fail: Callable[..., None], result: ChunkResult) -> None:
+    """The first remaining order carries the failure (and counts an attempt); the rest are handed back."""
+    if remaining:
+        fail(remaining[0], reason, retryable=True)
+        export_state.release(engine, remaining[1:], owner, reason=f"not sent yet: {reason}")
+        result.left_for_retry += len(remaining) - 1
 
 
 class _SentRecorder:
@@ -262,11 +191,6 @@ class _SentRecorder:
     again (attempts > 1), and every connector then checks before it sends (a look-up at the ERP,
     or the same file name and number, so an upload replaces the file instead of adding an order).
     Failures are never batched: each is written and logged at once, naming the order and field.
-
-    Why 200: one commit per order cost as much as sending it over a fast link, and batches of 50
-    still held the transport up 3-4 ms each beside a busy builder; 200 made 1,000-order Spector
-    and AccountView chunks 5-10 % quicker (medians of 8 chunks, ``bench.chunk_probe``). Writing
-    the batches from a thread instead gained nothing: the write still wanted the CPU and the GIL.
     """
 
     def __init__(self, engine: sa.Engine, owner: ClaimOwner, administration: str) -> None:
@@ -275,7 +199,7 @@ class _SentRecorder:
         self.labels: list[str] = []
         self.since = time.monotonic()
 
-    def add(self, order: OrderHead, sent: Sent) -> None:
+    def add(self, order: Order, sent: Sent) -> None:
         self.pending.append(export_state.SentRecord(order.id, sent.backoffice_order_nr, sent.destination,
                                                     sent.write_back_order_nr, sent.progress, sent.remark))
         self.labels.append(f"{order.internal_order_nr} as {sent.backoffice_order_nr}")

@@ -141,27 +141,6 @@ def test_a_large_order_goes_in_batches_the_first_creating_the_order(shop: Shop) 
                                   "ord_date": shop.progress("1")["ord_date"], "order_nr": number}
 
 
-def test_a_large_order_built_in_the_builder_process_goes_in_batches_from_its_pickle(shop: Shop) -> None:
-    """What ``build`` made crosses the builder's pipe pickled; the tables stay pickled until a
-    later batch needs them, and then give the same lines."""
-    import pickle
-
-    reference = ref()
-    shop.load([order("1", reference, 7)], OrderLinesBatchCount=3)
-    one = shop.order("1")
-    connector = get_connector("accountview")
-    assert connector is not None
-    settings = connector.parse_settings(one.administration.settings)
-    built = connector.builder(one.administration, settings, shop.engine).build(one)
-    crossed = pickle.loads(pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 (made here)
-    assert crossed.later_tables._pickled is not None and crossed.line_count == 7
-    with connector.open_session(one.administration, settings, shop.engine) as session:
-        sent = session.deliver(one, crossed)
-    assert writes(shop.api, sent.backoffice_order_nr) == ["POST", "PUT", "PUT"]
-    assert arrived(shop.api, reference) == ALL_SEVEN
-    assert crossed.tables == built.tables
-
-
 def test_batch_count_equal_to_the_line_count_is_one_request(shop: Shop) -> None:
     shop.load([order("1", ref(), 3)], OrderLinesBatchCount=3)
     assert writes(shop.api, shop.send("1").backoffice_order_nr) == ["POST"]
@@ -177,37 +156,6 @@ def test_no_order_number_in_the_first_reply_sends_nothing_more(shop: Shop) -> No
     assert arrived(shop.api, reference) == ["ART1", "ART2", "ART3"]  # no PUT followed
     assert shop.order("1").order_nr is None
 
-
-def test_a_slice_is_built_together_each_fresh_order_in_flight_before_any_is_posted(shop: Shop) -> None:
-    """What the runner does with a slice: one progress read, one in-flight write, then deliver
-    each order (only its head) with the delivering session."""
-    references = [ref(), ref(), ref()]
-    shop.load([order("1", references[0], 2), order("2", references[1], 2, customer="UNKNOWN"),
-               order("3", references[2], 12)], OrderLinesBatchCount=5)
-    orders = shop.orders()
-    connector = get_connector("accountview")
-    assert connector is not None
-    settings = connector.parse_settings(orders[0].administration.settings)
-    building = connector.builder(orders[0].administration, settings, shop.engine)
-    building.prepare_slice(orders)
-    in_flight = [shop.progress(nr) for nr in ("1", "2", "3")]
-    assert in_flight[1] is None  # bad data: nothing marked, nothing will be posted
-    assert in_flight[0]["in_flight"] == in_flight[2]["in_flight"] == 1
-    assert in_flight[0]["ord_date"] != in_flight[2]["ord_date"]  # a stamp per order, for the look-up
-    assert shop.api.numbers_for(references[0]) == []  # nothing posted yet
-    heads = {head.id: head for head in repository.order_heads(shop.engine, [o.id for o in orders])}
-    with connector.open_session(orders[0].administration, settings, shop.engine) as session:
-        sent = session.deliver(heads[orders[0].id], building.build(orders[0]))
-        with pytest.raises(OrderDataError):
-            building.build(orders[1])
-        later = session.deliver(heads[orders[2].id], building.build(orders[2]))
-    assert arrived(shop.api, references[0]) == ["ART1", "ART2"]
-    assert arrived(shop.api, references[2]) == [f"ART{i}" for i in range(1, 13)]
-    assert writes(shop.api, later.backoffice_order_nr) == ["POST", "PUT", "PUT"]
-    assert sent.progress is not None and sent.progress["complete"] is True
-
-
-# ===== Resuming after a failure in a batch =======================================================================
 
 def test_a_failure_in_a_middle_batch_resumes_at_that_batch(shop: Shop) -> None:
     reference = ref()

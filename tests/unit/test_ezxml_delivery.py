@@ -19,7 +19,7 @@ from backoffice_export import export_state, key_settings, repository
 from backoffice_export.connectors.ezxml import delivery
 from backoffice_export.connectors.ezxml import settings as ezxml_settings
 from backoffice_export.connectors.ezxml.common import UnhandledOrderError
-from backoffice_export.connectors.ezxml.order_number import ORDER_NR_KEY, OrderNumbering, reserved_order_nr
+from backoffice_export.connectors.ezxml.order_number import ORDER_NR_KEY, reserved_order_nr
 from backoffice_export.db import schema as s
 from backoffice_export.document import load_document
 from backoffice_export.errors import ConnectionLost, DeliveryError
@@ -146,9 +146,8 @@ SLICE_FORMATS = [({}, "Default", "xml"), ({"OrderFormat": "CSV"}, "Inv", "csv"),
 
 def built_slice(engine: sa.Engine, settings: dict[str, Any], orders: list[Order],
                 drop: FakeDrop) -> list[Any]:
-    """What the runner does with a slice: prepare it, then build each order at its turn."""
+    """What the runner does with a slice: build each order in its turn."""
     ezxml = session(engine, orders[0], drop, settings)
-    ezxml.prepare_slice(orders)
     outcomes: list[Any] = []
     for order in orders:
         try:
@@ -159,7 +158,7 @@ def built_slice(engine: sa.Engine, settings: dict[str, Any], orders: list[Order]
 
 
 @pytest.mark.parametrize(("settings", "order_type", "extension"), SLICE_FORMATS, ids=["default", "csv", "reflecta"])
-def test_a_slice_is_numbered_in_one_draw_like_order_by_order_and_a_bad_order_takes_no_number(
+def test_a_slice_is_numbered_without_gaps_and_a_bad_order_takes_no_number(
         sqlite_engine: sa.Engine, files_root: Path, settings: dict[str, Any], order_type: str, extension: str) -> None:
     orders = load(sqlite_engine, settings, [ezxml_order("5000"), ezxml_order("5001", items=("UNKNOWN-ITEM",)),
                                             ezxml_order("5002"), ezxml_order("5003")])
@@ -175,21 +174,6 @@ def test_a_slice_is_numbered_in_one_draw_like_order_by_order_and_a_bad_order_tak
         assert reserved_order_nr(sqlite_engine, order.id) == built.order_nr
     assert reserved_order_nr(sqlite_engine, orders[1].id) is None
     assert key_settings.get(sqlite_engine, orders[0].administration.id, ORDER_NR_KEY) == "3"
-
-
-def test_a_slice_renders_again_when_another_run_drew_meanwhile(sqlite_engine: sa.Engine, files_root: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    orders = load(sqlite_engine, {}, [ezxml_order("5000"), ezxml_order("5001")])
-    draw = OrderNumbering.draw
-
-    def another_run_first(self: OrderNumbering, count: int) -> range:
-        key_settings.next_value(sqlite_engine, orders[0].administration.id, ORDER_NR_KEY)  # takes Default1
-        return draw(self, count)
-
-    monkeypatch.setattr(OrderNumbering, "draw", another_run_first)
-    built = built_slice(sqlite_engine, {}, orders, FakeDrop(sqlite_engine))
-    assert [b.order_nr for b in built] == ["Default2", "Default3"]
-    assert b"<OrderNr>Default2</OrderNr>" in built[0].data and b"Default1" not in built[0].data
 
 
 def test_a_slice_reuses_numbers_reserved_by_an_earlier_attempt(sqlite_engine: sa.Engine, files_root: Path) -> None:

@@ -6,9 +6,8 @@ copy. The temporary name is fixed per file, so a retry after a cut connection ov
 stale partial instead of leaving another one behind; when a partial's order got a new number
 (Reflecta resets it after a failed upload), opening the drop later sweeps temporary files
 older than an hour (``stale_part_seconds``), which no running upload can still own. A sweep
-lists the whole folder (52 ms per 1,000 files over SFTP, and an ERP may keep every file it
-imported), so a connector asks for one at most once per that interval (``sweep_due``): a
-leftover partial, hidden from the ERP, then lives at most twice as long.
+lists the whole folder (and an ERP may keep every file it imported), so a connector asks for one
+at most once per that interval (``sweep_due``): a leftover partial then lives at most twice as long.
 
 One ``FileDrop`` is one transport connection: a chunk opens it once and puts all its files.
 What can go wrong is reported in the two kinds the export needs: ``ConnectionLost`` (the
@@ -25,13 +24,11 @@ import ftplib
 import io
 import logging
 import posixpath
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from backoffice_export.errors import ConnectionLost, DeliveryError
-from backoffice_export.transport.uploads_ahead import UploadsAhead, UploadStalled, uploads_ahead
 
 log = logging.getLogger(__name__)
 DATA_TIMEOUT = 30.0  # seconds an SFTP operation may wait for the server (extra "timeout")
@@ -46,9 +43,6 @@ class FileDrop(Protocol):
 
     def put(self, name: str, data: bytes) -> str:
         """Upload ``data`` as ``name`` in the drop folder; return the final remote path."""
-
-    def stage(self, name: str, data: bytes) -> None:
-        """Start uploading ``name`` under its temporary name ahead of its ``put`` (``uploads_ahead``)."""
 
     def exists(self, name: str) -> bool: ...
 
@@ -82,17 +76,11 @@ def _temp_name(folder: str, name: str) -> str:
 
 
 class _SftpDrop:
-    def __init__(self, hook: Any, client: Any, folder: str, destination: str, timeout: float,
-                 ahead: int = 0) -> None:
+    def __init__(self, hook: Any, client: Any, folder: str, destination: str, timeout: float) -> None:
         self.hook, self.client, self.folder, self.destination = hook, client, folder, destination
-        self.timeout = timeout
         # paramiko waits for an SFTP reply for ever by default: a stalled server would hold the
         # task until its execution timeout. Bound every operation like the FTP hooks do.
         client.get_channel().settimeout(timeout)
-        # An upload ahead is at most: opening its channel (two steps), then open, write, close
-        # and stat, each bounded by the timeout.
-        self.ahead = (UploadsAhead(ahead, self._open_channel, _sftp_upload, lambda worker: worker.close(), destination,
-                                   patience=6 * timeout) if ahead else None)
         if hook.isdir(folder):
             return
         for path in _levels(folder):
@@ -118,40 +106,14 @@ class _SftpDrop:
                     removed.append(entry.filename)
         return removed
 
-    def _open_channel(self) -> Any:
-        """Another SFTP channel on the drop's SSH connection, for uploads ahead, every step of
-        its opening bounded by the timeout (``SFTPClient.from_transport`` waits up to an hour
-        for the channel and for ever for the subsystem)."""
-        import paramiko
-
-        channel = self.client.get_channel().get_transport().open_session(timeout=self.timeout)
-        channel.settimeout(self.timeout)
-        watchdog = threading.Timer(self.timeout, channel.close)  # closing ends the subsystem's wait
-        watchdog.start()
-        try:
-            channel.invoke_subsystem("sftp")
-            return paramiko.SFTPClient(channel)
-        except BaseException:
-            channel.close()
-            raise
-        finally:
-            watchdog.cancel()
-
-    def stage(self, name: str, data: bytes) -> None:
-        if self.ahead is not None:
-            self.ahead.stage(_temp_name(self.folder, name), data)
-
     def put(self, name: str, data: bytes) -> str:
         final = posixpath.join(self.folder, name)
         temp = _temp_name(self.folder, name)
         renaming = False
         try:
-            if self.ahead is None or not self.ahead.take(temp, data):
-                _sftp_upload(self.client, temp, data)
+            self.client.putfo(io.BytesIO(data), temp, file_size=len(data), confirm=True)
             renaming = True
             self.client.posix_rename(temp, final)
-        except UploadStalled as exc:
-            raise ConnectionLost(f"{self.destination}: upload of {name} failed: {exc}") from exc
         except Exception as exc:  # paramiko raises OSError, EOFError and SSHException alike
             message = f"{self.destination}: {'rename' if renaming else 'upload'} of {name} failed: {_reason(exc)}"
             if _connection_gone(self.client):
@@ -161,31 +123,13 @@ class _SftpDrop:
             raise DeliveryError(message) from exc
         return final
 
-    def close(self) -> None:
-        """Stop uploading ahead; remove what was uploaded ahead for orders the chunk never reached."""
-        if self.ahead is not None:
-            for temp in self.ahead.close():
-                with contextlib.suppress(Exception):
-                    self.client.remove(temp)
-
-
-def _sftp_upload(client: Any, temp: str, data: bytes) -> None:
-    client.putfo(io.BytesIO(data), temp, file_size=len(data), confirm=True)
-
-
 class _FtpDrop:
-    def __init__(self, hook: Any, folder: str, destination: str, ahead: int = 0,
-                 new_hook: Callable[[], Any] | None = None, timeout: float = DATA_TIMEOUT) -> None:
+    def __init__(self, hook: Any, folder: str, destination: str) -> None:
         self.hook, self.folder, self.destination = hook, folder, destination
         conn = hook.get_conn()
         for path in _levels(folder):
             with contextlib.suppress(ftplib.error_perm):
                 conn.mkd(path)
-        self.ahead = None
-        if ahead and new_hook is not None:
-            # Login, then the data connection, STOR and its reply, each bounded by the hook's timeout.
-            self.ahead = UploadsAhead(ahead, lambda: _logged_in(new_hook()), _ftp_upload,
-                                      lambda worker: worker.close_conn(), destination, patience=4 * timeout)
 
     def sweep_stale_parts(self, older_than: float) -> list[str]:
         """As for SFTP; modification times come from MLSD."""
@@ -209,24 +153,14 @@ class _FtpDrop:
         except ftplib.error_perm:
             return False
 
-    def stage(self, name: str, data: bytes) -> None:
-        if self.ahead is not None:
-            self.ahead.stage(_temp_name(self.folder, name), data)
-
-    def close(self) -> None:
-        """As for SFTP."""
-        if self.ahead is not None:
-            for temp in self.ahead.close():
-                with contextlib.suppress(Exception):
-                    self.hook.delete_file(temp)
-
     def put(self, name: str, data: bytes) -> str:
         final = posixpath.join(self.folder, name)
         temp = _temp_name(self.folder, name)
         renaming = False
         try:
-            if self.ahead is None or not self.ahead.take(temp, data):
-                _ftp_upload(self.hook, temp, data)
+            # One write for the whole file: in 8 KiB blocks the last block waits for the server's
+            # delayed ACK of the one before (Nagle).
+            self.hook.store_file(temp, io.BytesIO(data), block_size=max(len(data), 8192))
             renaming = True
             try:
                 self.hook.rename(temp, final)
@@ -248,17 +182,6 @@ class _FtpDrop:
                 delivered_unknown=renaming,
             ) from exc
         return final
-
-
-def _logged_in(hook: Any) -> Any:
-    hook.get_conn()
-    return hook
-
-
-def _ftp_upload(hook: Any, temp: str, data: bytes) -> None:
-    # One write for the whole file: in 8 KiB blocks the last block waits for the server's
-    # delayed ACK of the one before (Nagle), up to 40 ms a file on a fast link.
-    hook.store_file(temp, io.BytesIO(data), block_size=max(len(data), 8192))
 
 
 def _is_part(name: str) -> bool:
@@ -307,10 +230,6 @@ def open_file_drop(conn_id: str, subfolder: str, *,
     kind = (conn.conn_type or "").lower()
     folder = _folder(conn.schema, subfolder)
     stale_after = float(conn.extra_dejson.get("stale_part_seconds", STALE_PART_SECONDS))
-    try:
-        ahead = uploads_ahead(conn.extra_dejson, sftp=kind in {"sftp", "ssh"})
-    except ValueError as exc:  # the orders wait (retryable) until the connection is mended
-        raise ConnectionLost(f"connection {conn_id}: {exc}") from exc
     # Asked before connecting: it reads the order database, and its failure is not the ERP's.
     sweeping = sweep_due is None or sweep_due(stale_after)
     if kind in {"sftp", "ssh"}:
@@ -323,9 +242,7 @@ def open_file_drop(conn_id: str, subfolder: str, *,
             try:
                 client = stack.enter_context(hook.get_managed_conn())
                 timeout = float(conn.extra_dejson.get("timeout", DATA_TIMEOUT))
-                sftp_drop = _SftpDrop(hook, client, folder, destination, timeout, ahead)
-                stack.callback(sftp_drop.close)  # before the connection closes
-                drop: FileDrop = sftp_drop
+                drop: FileDrop = _SftpDrop(hook, client, folder, destination, timeout)
                 if sweeping:
                     _sweep(drop, stale_after)
             except Exception as exc:
@@ -340,9 +257,7 @@ def open_file_drop(conn_id: str, subfolder: str, *,
         ftp_hook = hook_type(ftp_conn_id=conn_id)
         destination = _describe(conn, "ftps" if tls else "ftp", folder)
         try:
-            ftp_drop = _FtpDrop(ftp_hook, folder, destination, ahead, lambda: hook_type(ftp_conn_id=conn_id),
-                                timeout=float(conn.extra_dejson.get("timeout", DATA_TIMEOUT)))
-            drop = ftp_drop
+            drop = _FtpDrop(ftp_hook, folder, destination)
             if sweeping:
                 _sweep(drop, stale_after)
         except (ftplib.Error, OSError, EOFError) as exc:
@@ -350,7 +265,6 @@ def open_file_drop(conn_id: str, subfolder: str, *,
         try:
             yield drop
         finally:
-            ftp_drop.close()
             with contextlib.suppress(Exception):
                 ftp_hook.close_conn()
         return

@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,10 +49,10 @@ from backoffice_export.connectors.accountview import envelope, mapping
 from backoffice_export.connectors.accountview import settings as accountview_settings
 from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
 from backoffice_export.connectors.accountview.envelope import DATA_PATH, HEADER_TABLE, LINE_TABLE, ORDER_KEY, Table
-from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, Later, PreparedAhead, Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.errors import ConnectionLost, DeliveryError
 from backoffice_export.mapping import exact_json
-from backoffice_export.model import Administration, Order, OrderRef
+from backoffice_export.model import Administration, Order
 from backoffice_export.transport.http_api import ApiReply, ApiSession, TransientHttpError, create_once, session_for
 
 log = logging.getLogger(__name__)
@@ -100,18 +100,14 @@ class FirstRequest:
 @dataclass(frozen=True)
 class BuiltOrder:
     """The order's tables and what delivery needs besides: its stored progress, batch 1's
-    request when it was made ahead, and what a look-up of an earlier attempt filters on."""
+    request for a fresh order, and what a look-up of an earlier attempt filters on."""
 
-    later_tables: Later[mapping.OrderTables]  # unpickled only when delivery needs more than the line count
+    tables: mapping.OrderTables
     line_count: int
     stored_progress: dict[str, Any] | None
     customer_code: str
     reference: str | None
     first: FirstRequest | None = None
-
-    @property
-    def tables(self) -> mapping.OrderTables:
-        return self.later_tables.get()
 
 
 class AccountViewSession(BuildThenDeliver):
@@ -123,30 +119,13 @@ class AccountViewSession(BuildThenDeliver):
         self.clock = clock
         self.backoff = BACKOFF_SECONDS if backoff is None else backoff
         self._last_stamp: datetime | None = None
-        self.ahead = PreparedAhead()  # what prepare_slice built for each order of the slice
 
     # -- one order ----------------------------------------------------------------------
     def build(self, order: Order) -> BuiltOrder:
-        prepared = self.ahead.take(order.id)
-        if prepared is not None:
-            return prepared  # type: ignore[no-any-return]
-        # Read here, ahead of delivery: only this order's own delivery writes its progress.
         built = self._built(order, export_state.progress(self.engine, order.id))
         if built.first is not None:
             self._save(order, built.first.progress)
         return built
-
-    def prepare_slice(self, orders: Sequence[Order]) -> None:
-        """``build`` for a slice's orders at once: their progress read in one query, and every
-        fresh order's first request marked in flight in one transaction (per order, those two
-        round trips cost more than mapping the order)."""
-        stored = export_state.progresses(self.engine, [order.id for order in orders])
-        in_flight: dict[int, dict[str, Any]] = {}
-        for order in orders:
-            built = self.ahead.keep(order.id, lambda order=order: self._built(order, stored.get(order.id)))
-            if built is not None and built.first is not None:
-                in_flight[order.id] = built.first.progress.as_dict()
-        export_state.save_progresses(self.engine, in_flight)
 
     def _built(self, order: Order, stored: dict[str, Any] | None) -> BuiltOrder:
         """The order's tables; for a fresh order (no stored progress) also its first request,
@@ -154,14 +133,14 @@ class AccountViewSession(BuildThenDeliver):
         crash makes the retry look before it posts."""
         tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
         looked_up_by = (mapping.customer_code(order), mapping.order_reference(order))
-        kept = (Later(tables), len(tables.lines.rows))
+        kept = (tables, len(tables.lines.rows))
         if stored:
             return BuiltOrder(*kept, stored, *looked_up_by)
         size = self.settings.OrderLinesBatchCount or len(tables.lines.rows)
         first = self._first_request(tables, size)
         return BuiltOrder(*kept, first.progress.as_dict(), *looked_up_by, first)
 
-    def deliver(self, order: OrderRef, built: BuiltOrder) -> Sent:
+    def deliver(self, order: Order, built: BuiltOrder) -> Sent:
         progress = self._progress(order, built.stored_progress)
         if progress.complete:
             log.info("%s: already in AccountView as order %s; not sending it again", order.label, progress.order_nr)
@@ -192,7 +171,7 @@ class AccountViewSession(BuildThenDeliver):
         # says the POST was in flight, so a task killed now looks the order up instead of resending.
         return replace(self._sent(progress), progress=replace(progress, complete=True).as_dict())
 
-    def _progress(self, order: OrderRef, stored: Mapping[str, Any] | None) -> Progress:
+    def _progress(self, order: Order, stored: Mapping[str, Any] | None) -> Progress:
         progress = Progress.of(stored)
         if progress.complete:
             recorded = export_state.states(self.engine, order_ids=[order.id])
@@ -204,7 +183,7 @@ class AccountViewSession(BuildThenDeliver):
                 return Progress()
         return progress
 
-    def _save(self, order: OrderRef, progress: Progress | None) -> None:
+    def _save(self, order: Order, progress: Progress | None) -> None:
         export_state.save_progress(self.engine, order.id, None if progress is None else progress.as_dict())
 
     def _sent(self, progress: Progress) -> Sent:
@@ -214,7 +193,7 @@ class AccountViewSession(BuildThenDeliver):
                     write_back_order_nr=progress.order_nr)
 
     # -- batch 1: POST ------------------------------------------------------------------
-    def _first_batch(self, order: OrderRef, progress: Progress, built: BuiltOrder, size: int,
+    def _first_batch(self, order: Order, progress: Progress, built: BuiltOrder, size: int,
                      total: int) -> Progress:
         prepared = built.first
         if prepared is None or progress != prepared.progress:  # not the request built with this turn
@@ -242,14 +221,14 @@ class AccountViewSession(BuildThenDeliver):
         header = mapping.stamped(tables.header, stamp)
         return FirstRequest(progress, exact_json.dumps(envelope.insert_body(stamp_text, header, lines.slice(0, size))))
 
-    def _first_accepted(self, order: OrderRef, progress: Progress, number: str, total: int) -> Progress:
+    def _first_accepted(self, order: Order, progress: Progress, number: str, total: int) -> Progress:
         progress = replace(progress, order_nr=number, batches=1, in_flight=None)
         if total > 1:  # later batches follow: the number must be kept before the first PUT
             export_state.save_progress(self.engine, order.id, progress.as_dict(), order_nr=number)
         log.info("%s: batch 1 accepted, AccountView order %s", order.label, number)
         return progress
 
-    def _post(self, order: OrderRef, body: bytes, what: str) -> str:
+    def _post(self, order: Order, body: bytes, what: str) -> str:
         reply = self._request("POST", data=body)
         if not 200 <= reply.status < 300:
             self._save(order, None)  # refused: AccountView stored nothing
@@ -277,7 +256,7 @@ class AccountViewSession(BuildThenDeliver):
         return numbers[0] if numbers else None
 
     # -- batches 2..n: PUT --------------------------------------------------------------
-    def _later_batch(self, order: OrderRef, progress: Progress, lines: Table, size: int, batch: int,
+    def _later_batch(self, order: Order, progress: Progress, lines: Table, size: int, batch: int,
                      total: int) -> Progress:
         assert progress.order_nr is not None
         number, start, stop = progress.order_nr, (batch - 1) * size, min(batch * size, len(lines.rows))
@@ -295,7 +274,7 @@ class AccountViewSession(BuildThenDeliver):
         log.info("%s: %s accepted", order.label, what)
         return progress
 
-    def _put(self, order: OrderRef, progress: Progress, body: bytes, what: str, start: int) -> bool:
+    def _put(self, order: Order, progress: Progress, body: bytes, what: str, start: int) -> bool:
         reply = self._request("PUT", data=body)
         if not 200 <= reply.status < 300:
             self._save(order, replace(progress, in_flight=None))
@@ -347,11 +326,6 @@ class AccountViewConnector:
 
     def parse_settings(self, raw: Mapping[str, Any]) -> accountview_settings.AccountViewSettings:
         return accountview_settings.parse(raw)
-
-    def builder(self, administration: Administration, settings: accountview_settings.AccountViewSettings,
-                engine: sa.Engine) -> AccountViewSession:
-        administration.connection_for("AccountView")  # checked before anything is built
-        return AccountViewSession(administration, settings, engine, NO_TRANSPORT, NO_TRANSPORT)
 
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: accountview_settings.AccountViewSettings,

@@ -18,23 +18,13 @@ number is drawn), numbers (reserved before the file is made), file (pure mapping
 for XML), local copy (``[App4SalesFiles]/ExportedOrders/<App>/``, the record of what
 was handed over), upload, and only then the write-back of the number to ``orders.order_nr``
 (seed "Order Number Update": upon successful transmission), recorded with the sent state.
-The steps up to the local copy are ``build`` (run ahead of the transport by the runner), the
-upload is ``deliver``.
-
-The runner hands the orders over a slice at a time first (``prepare_slice``): each is rendered
-once, with the number the sequence will give it (``OrderNumbering.next_free``, nothing drawn
-yet); then the orders that rendered are numbered in one draw, and reserved in one write. When
-another run drew in between, the draw gives other numbers and those orders are rendered again
-with theirs. Same rules, same numbers, same files as order by order, but one render and a few
-queries per slice instead of two renders and four queries per order. A data problem raises an
-``ERROR_Unhandled`` order error naming the field (``common.UnhandledOrderError``) before anything
-is uploaded; the chunk's other orders still go.
+The steps up to the local copy are ``build``, the upload is ``deliver``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from backoffice_export import key_settings
-from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, PreparedAhead, Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.ezxml import csv_format, default_xml, reflecta_xml
 from backoffice_export.connectors.ezxml import settings as ezxml_settings
 from backoffice_export.connectors.ezxml.common import OrderNumbers, UnhandledOrderError
@@ -50,7 +40,7 @@ from backoffice_export.connectors.ezxml.order_number import OrderNumbering, numb
 from backoffice_export.connectors.ezxml.settings import EzXmlSettings, Format
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.text import safe_path_part
-from backoffice_export.model import Administration, Order, OrderRef
+from backoffice_export.model import Administration, Order
 from backoffice_export.transport.file_drop import SWEEP_KEY, FileDrop, open_file_drop
 from backoffice_export.transport.local_copy import ExportCopies
 
@@ -85,10 +75,6 @@ class EzXmlSession(BuildThenDeliver):
         self.layout = LAYOUTS[settings.OrderFormat]
         self.numbering = OrderNumbering(engine, administration.id, use_internal=settings.UseInternalOrdersAsWebOrderNr)
         self.local_copy = ExportCopies(administration.application_name)
-        self.ahead = PreparedAhead()  # numbers and file of each order of the slice, for its build
-        if settings.OrderFormat is Format.CSV:
-            # Imported here, in the task's process, so that every builder it forks has it already.
-            import pandas  # noqa: F401
 
     def render(self, order: Order, numbers: OrderNumbers) -> bytes:
         if self.settings.OrderFormat is Format.CSV:
@@ -106,42 +92,15 @@ class EzXmlSession(BuildThenDeliver):
         return numbers_of(order, generated, use_internal=self.settings.UseInternalOrdersAsWebOrderNr,
                           generated_always=self.layout.generated_always)
 
-    def prepare_slice(self, orders: Sequence[Order]) -> None:
-        """Render a slice's orders and number those that rendered, in one draw (module docstring)."""
-        drawing = not self.settings.UseInternalOrdersAsWebOrderNr or self.layout.generated_always
-        reserved, kept = self.numbering.known(orders, self.layout.order_type) if drawing else ({}, {})
-        known = {**reserved, **kept}
-        first = self.numbering.next_free() if drawing else 0
-        fresh: list[Order] = []
-        for order in orders:
-            generated = known.get(order.id) or (f"{self.layout.order_type}{first + len(fresh)}" if drawing else None)
-            if self._render_ahead(order, self.numbers(order, generated)) and drawing and order.id not in known:
-                fresh.append(order)
-        drawn = self.numbering.draw(len(fresh)) if fresh else range(0)
-        for position, (order, n) in enumerate(zip(fresh, drawn, strict=True)):
-            if n != first + position:  # another run drew meanwhile: render again with the number drawn
-                self._render_ahead(order, self.numbers(order, f"{self.layout.order_type}{n}"))
-        new = {order.id: f"{self.layout.order_type}{n}" for order, n in zip(fresh, drawn, strict=True)}
-        self.numbering.reserve({**kept, **new})
-
-    def _render_ahead(self, order: Order, numbers: OrderNumbers) -> bool:
-        """Render the order for its turn; a failure is kept, to be raised at its turn by ``build``."""
-        return self.ahead.keep(order.id, lambda: (numbers, self.render(order, numbers))) is not None
-
     def build(self, order: Order) -> EzXmlFile:
         number_field = "Order.InternalOrderNr" if self.settings.UseInternalOrdersAsWebOrderNr else "Order.OrderNr"
         try:
-            ready = self.ahead.take(order.id)
-            if ready is not None:
-                numbers, data = ready
-            else:  # not prepared with its slice: order by order
-                # An order whose data cannot go fails here, before it takes a number from the
-                # sequence, so the numbers the ERP receives have no gaps left by orders that never
-                # arrived.
-                self.render(order, self.stand_in_numbers(order))
-                numbers = self.numbering.numbers_for(order, self.layout.order_type,
-                                                     generated_always=self.layout.generated_always)
-                data = self.render(order, numbers)
+            # An order whose data cannot go fails here, before it takes a number from the sequence,
+            # so the numbers the ERP receives have no gaps left by orders that never arrived.
+            self.render(order, self.stand_in_numbers(order))
+            numbers = self.numbering.numbers_for(order, self.layout.order_type,
+                                                 generated_always=self.layout.generated_always)
+            data = self.render(order, numbers)
             file_name = f"{safe_path_part(numbers.order_nr, number_field)}.{self.layout.extension}"
             self.local_copy.write(file_name, data)
             return EzXmlFile(numbers.order_nr, file_name, data)
@@ -150,11 +109,7 @@ class EzXmlSession(BuildThenDeliver):
         except OrderDataError as exc:
             raise UnhandledOrderError(exc.field, exc.message) from exc
 
-    def stage(self, order: OrderRef, built: EzXmlFile) -> None:
-        """Upload the file under its temporary name ahead of its turn; ``deliver`` finishes it."""
-        self.drop.stage(built.file_name, built.data)
-
-    def deliver(self, order: OrderRef, built: EzXmlFile) -> Sent:
+    def deliver(self, order: Order, built: EzXmlFile) -> Sent:
         self.drop.put(built.file_name, built.data)
         # The number reaches orders.order_nr with the sent state, in one transaction (seed: upon
         # successful transmission).
@@ -167,10 +122,6 @@ class EzXmlConnector:
 
     def parse_settings(self, raw: Mapping[str, Any]) -> EzXmlSettings:
         return ezxml_settings.parse(raw)
-
-    def builder(self, administration: Administration, settings: EzXmlSettings, engine: sa.Engine) -> EzXmlSession:
-        administration.connection_for("EzXml")  # checked before anything is built
-        return EzXmlSession(administration, settings, engine, NO_TRANSPORT)
 
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: EzXmlSettings,

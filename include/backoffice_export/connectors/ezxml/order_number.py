@@ -24,7 +24,6 @@ saved in the administration's key settings, or sends App4Sales' internal number 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -43,13 +42,6 @@ def reserved_order_nr(engine: sa.Engine, order_id: int) -> str | None:
         return conn.execute(
             sa.select(s.export_state.c.reserved_order_nr).where(s.export_state.c.order_id == order_id)
         ).scalar_one_or_none()
-
-
-def reserved_order_nrs(engine: sa.Engine, order_ids: list[int]) -> dict[int, str]:
-    t = s.export_state
-    with engine.connect() as conn:
-        return dict(conn.execute(sa.select(t.c.order_id, t.c.reserved_order_nr).where(
-            t.c.order_id.in_(order_ids), t.c.reserved_order_nr.is_not(None))).all())
 
 
 def reserve_order_nrs(engine: sa.Engine, numbers: dict[int, str]) -> None:
@@ -123,29 +115,6 @@ class OrderNumbering:
         """The order's numbers; ``generated_always`` when the format writes the generated one too."""
         drawn = self.generated(order, order_type) if generated_always or not self.use_internal else None
         return numbers_of(order, drawn, use_internal=self.use_internal, generated_always=generated_always)
-
-    # -- a slice at a time: what the session's ``prepare_slice`` uses ------------------------
-    def known(self, orders: Sequence[Order], order_type: str) -> tuple[dict[int, str], dict[int, str]]:
-        """The numbers these orders already have: (reserved on their export state, kept from the
-        order itself), by order id, in one query; the others need a new one (``generated``'s rules)."""
-        reserved = {order_id: nr for order_id, nr in reserved_order_nrs(self.engine, [o.id for o in orders]).items()
-                    if is_generated(nr, order_type)}
-        kept = {o.id: o.order_nr for o in orders
-                if o.id not in reserved and self._may_keep(o, order_type)}
-        return reserved, kept  # type: ignore[return-value]
-
-    def next_free(self) -> int:
-        """The number the next draw gives, unless another run draws first (read, nothing drawn)."""
-        last = key_settings.get(self.engine, self.administration_id, ORDER_NR_KEY)
-        return max(int(last or 0) + 1, self._lowest_new())
-
-    def draw(self, count: int) -> range:
-        """``count`` new numbers in one atomic step."""
-        return key_settings.reserve(self.engine, self.administration_id, ORDER_NR_KEY, count,
-                                    at_least=self._lowest_new())
-
-    def reserve(self, numbers: dict[int, str]) -> None:
-        reserve_order_nrs(self.engine, numbers)
 
     def generated(self, order: Order, order_type: str) -> str:
         reserved = reserved_order_nr(self.engine, order.id)

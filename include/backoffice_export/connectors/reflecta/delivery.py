@@ -2,7 +2,7 @@
 
 Order numbers follow the seed: an order without ``OrderNr`` gets the next number of the
 administration's ``Reflecta.LastOrderNr`` key setting, saved on the order *before* the file is
-made (a chunk draws the numbers of all its unnumbered orders in one step, ``prepare``); if
+made ; if
 the upload fails the number is reset so the next attempt draws a new one, and the server's
 message is stored. One exception keeps exactly-once: when the connection broke after
 the rename was issued the ERP may already have the file, so the number is kept and the retry
@@ -12,7 +12,7 @@ overwrites that same file instead of adding a second order under a new number.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,20 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from backoffice_export import key_settings, repository
-from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.reflecta import mapping
 from backoffice_export.connectors.reflecta import settings as reflecta_settings
 from backoffice_export.errors import DeliveryError
 from backoffice_export.mapping.text import safe_path_part
 from backoffice_export.mapping.xml import to_bytes, validate
-from backoffice_export.model import Administration, Order, OrderHead, OrderRef
-
-# SFTP, Reflecta's usual protocol, is imported with the connector, so before the chunk's builder
-# forks. Imported at connecting, after the fork and beside a running builder, the first
-# connection of a task's process took 0.19-0.20 s; imported here it costs 0.09 s (asyncssh,
-# which the provider's module imports, nearly all of it), and connecting then 0.06 s.
-# FTP(S) is imported where a connection asks for it.
-from backoffice_export.transport import sftp_hook  # noqa: F401
+from backoffice_export.model import Administration, Order
 from backoffice_export.transport.file_drop import SWEEP_KEY, FileDrop, open_file_drop
 from backoffice_export.transport.local_copy import ExportCopies
 
@@ -53,19 +46,9 @@ class ReflectaSession(BuildThenDeliver):
     def __init__(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,
                  engine: sa.Engine, drop: FileDrop) -> None:
         self.administration, self.settings, self.engine, self.drop = administration, settings, engine, drop
-        self.numbers: dict[int, str] = {}
         self.local_copy = ExportCopies(administration.application_name)
 
-    def prepare(self, orders: Sequence[OrderHead]) -> None:
-        """Number every order of the chunk that has no number yet, in one step, before any is sent."""
-        missing = [order.id for order in orders if not order.order_nr]
-        drawn = key_settings.reserve(self.engine, self.administration.id, ORDER_NR_KEY, len(missing))
-        self.numbers = {order_id: str(number) for order_id, number in zip(missing, drawn, strict=True)}
-        repository.set_order_nrs(self.engine, self.numbers)
-
     def order_nr(self, order: Order) -> str:
-        if order.id in self.numbers:
-            return self.numbers[order.id]
         if order.order_nr:
             return order.order_nr
         number = str(key_settings.next_value(self.engine, self.administration.id, ORDER_NR_KEY))
@@ -81,17 +64,12 @@ class ReflectaSession(BuildThenDeliver):
         self.local_copy.write(file_name, data)  # the seed keeps the file before it uploads it
         return ReflectaFile(order_nr, file_name, data)
 
-    def stage(self, order: OrderRef, built: ReflectaFile) -> None:
-        """Upload the file under its temporary name ahead of its turn; ``deliver`` finishes it."""
-        self.drop.stage(built.file_name, built.data)
-
-    def deliver(self, order: OrderRef, built: ReflectaFile) -> Sent:
+    def deliver(self, order: Order, built: ReflectaFile) -> Sent:
         try:
             self.drop.put(built.file_name, built.data)
         except DeliveryError as exc:
             if not exc.delivered_unknown:
                 repository.set_order_nr(self.engine, order.id, None)
-                self.numbers.pop(order.id, None)
             raise
         return Sent(backoffice_order_nr=built.order_nr, destination=f"{self.drop.destination}/{built.file_name}")
 
@@ -101,11 +79,6 @@ class ReflectaConnector:
 
     def parse_settings(self, raw: Mapping[str, Any]) -> reflecta_settings.ReflectaSettings:
         return reflecta_settings.parse(raw)
-
-    def builder(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,
-                engine: sa.Engine) -> ReflectaSession:
-        administration.connection_for("Reflecta")  # checked before anything is built
-        return ReflectaSession(administration, settings, engine, NO_TRANSPORT)
 
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: reflecta_settings.ReflectaSettings,

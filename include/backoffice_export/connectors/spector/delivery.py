@@ -36,12 +36,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from backoffice_export.connectors import remarks
-from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.spector import api, mapping, validation
 from backoffice_export.connectors.spector import settings as spector_settings
 from backoffice_export.errors import ConnectionLost, DeliveryError
 from backoffice_export.mapping import exact_json
-from backoffice_export.model import Administration, Order, OrderRef
+from backoffice_export.model import Administration, Order
 from backoffice_export.transport.http_api import ApiReply, ApiSession, create_once, session_for
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class SpectorSession(BuildThenDeliver):
         validation.validate(payload)
         return exact_json.dumps(payload)
 
-    def deliver(self, order: OrderRef, body: bytes) -> Sent:
+    def deliver(self, order: Order, body: bytes) -> Sent:
         external = order.internal_order_nr
         (order_no, remark), found = create_once(
             lookup=lambda: _no_remark(self.find(external)),
@@ -129,11 +129,6 @@ class SpectorConnector:
 
     def parse_settings(self, raw: Mapping[str, Any]) -> spector_settings.SpectorSettings:
         return spector_settings.parse(raw)
-
-    def builder(self, administration: Administration, settings: spector_settings.SpectorSettings,
-                engine: sa.Engine) -> SpectorSession:
-        administration.connection_for("Spector")  # checked before anything is built
-        return SpectorSession(administration, settings, engine, NO_TRANSPORT)
 
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: spector_settings.SpectorSettings,

@@ -44,13 +44,13 @@ import sqlalchemy as sa
 from urllib3.exceptions import LocationValueError
 
 from backoffice_export.connectors import remarks
-from backoffice_export.connectors.base import NO_TRANSPORT, BuildThenDeliver, Sent
+from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.styleman import mapping
 from backoffice_export.connectors.styleman import settings as styleman_settings
 from backoffice_export.connectors.styleman.auth import CONSUMED_EXTRAS, StyleManAuth
 from backoffice_export.errors import DeliveryError, SettingsError
 from backoffice_export.mapping import exact_json
-from backoffice_export.model import Administration, Order, OrderRef
+from backoffice_export.model import Administration, Order
 from backoffice_export.transport.http_api import ApiReply, ApiSession, create_once, session_for
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class StyleManSession(BuildThenDeliver):
         body = exact_json.dumps(mapping.request_body(sales_order, self.settings))
         return StyleManRequest(sales_order["OrderID"], body)
 
-    def deliver(self, order: OrderRef, built: StyleManRequest) -> Sent:
+    def deliver(self, order: Order, built: StyleManRequest) -> Sent:
         try:
             number, found = self._deliver(order, built.order_id, built.body)
         except DeliveryError as exc:
@@ -86,7 +86,7 @@ class StyleManSession(BuildThenDeliver):
         return Sent(backoffice_order_nr=number, destination=self.api.describe(self.orders_path),
                     write_back_order_nr=number, remark=remarks.already_at_erp("StyleMan", number) if found else None)
 
-    def _deliver(self, order: OrderRef, order_id: str, body: bytes) -> tuple[str, bool]:
+    def _deliver(self, order: Order, order_id: str, body: bytes) -> tuple[str, bool]:
         """StyleMan's number for the order, and whether StyleMan had it already (nothing sent)."""
         sales_order, found = create_once(
             lookup=lambda: self.lookup(order_id),
@@ -136,11 +136,6 @@ class StyleManConnector:
 
     def parse_settings(self, raw: Mapping[str, Any]) -> styleman_settings.StyleManSettings:
         return styleman_settings.parse(raw)
-
-    def builder(self, administration: Administration, settings: styleman_settings.StyleManSettings,
-                engine: sa.Engine) -> StyleManSession:
-        administration.connection_for("StyleMan")  # checked before anything is built
-        return StyleManSession(administration, settings, engine, NO_TRANSPORT, NO_TRANSPORT)
 
     @contextlib.contextmanager
     def open_session(self, administration: Administration, settings: styleman_settings.StyleManSettings,
