@@ -131,7 +131,7 @@ def send_orders_to_backoffice() -> None:
             then = ("Airflow retries this task" if ti.try_number <= ti.max_tries else
                     "that was the last try: clear this task once the ERP is back, or the next run sends them")
             raise export.ChunkIncomplete(
-                f"{result.left_for_retry} orders of this chunk were not sent for a transient reason; {then}")
+                f"not sent for a transient reason: {result.left_for_retry} of {len(ids)} orders; {then}")
         return result.as_xcom()
 
     # No mail of its own: a red summary follows a chunk failure that already sent one. No retries:

@@ -225,7 +225,7 @@ def test_waiting_and_failed_orders_show_apart_with_remarks(sqlite_engine, ledger
     assert (dom.rows["1003"]["state"], dom.rows["1002"]["state"]) == ("waiting", "failed")
     assert dom.rows["2002"]["remark"] == REMARK and dom.rows["2001"]["remark"] == ""
     assert [v for v, _ in dom.options["state"]] == ["", "sent", "waiting", "failed"]
-    assert "waiting (failed for now: a retry sends it)" in html and "failed (for good: fix the order)" in html
+    assert "waiting (a retry sends it)" in html and "failed (fix the order)" in html
     waiting = LedgerDom(client.get("/", params={"state": "waiting"}).text)
     assert set(waiting.rows) == {"1003"} and selected(waiting, "state") == "waiting"
     orders = {o["internal_order_nr"]: o for o in client.get("/api/orders").json()["orders"]}

@@ -19,7 +19,7 @@ from backoffice_export.ledger.queries import FilterOptions, LedgerFilter, Ledger
 TITLE = "Export ledger"
 KNOWN_STATES = {"pending", "claimed", "sent", "waiting", "failed"}
 # How the state dropdown and the badges' tooltips explain the two kinds of failure.
-STATE_LABELS = {"waiting": "waiting (failed for now: a retry sends it)", "failed": "failed (for good: fix the order)"}
+STATE_LABELS = {"waiting": "waiting (a retry sends it)", "failed": "failed (fix the order)"}
 STATE_HINTS = {"waiting": "Failed for a transient reason (ERP down, connection cut): a retry or the next run sends it",
                "failed": "Failed for good (bad data, refused by the ERP): fix the order, then resend it"}
 COLUMNS = ("Administration", "App4Sales order nr", "Connector", "State", "ERP order number", "Destination",
@@ -39,7 +39,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid #e2e8f0; }
 th { background: #f7fafc; font-weight: 600; white-space: nowrap; position: sticky; top: 0; }
 td.num { text-align: right; }
-td.error { white-space: pre-wrap; word-break: break-word; max-width: 32em; color: #9b2c2c; }
+td.error { white-space: pre-wrap; word-break: break-word; min-width: 16em; max-width: 32em; color: #9b2c2c; }
 td.destination { word-break: break-all; max-width: 24em; }
 .muted { color: #718096; font-size: 12px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
