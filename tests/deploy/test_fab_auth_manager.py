@@ -103,8 +103,9 @@ def fab_api() -> Iterator[tuple[str, dict[str, str]]]:
         processes.run("db-migrate", "db", "migrate", timeout=deadline.remaining(150))
         passwords = {user: secrets.token_urlsafe(12) for user in USERS}
         for user, role in USERS.items():  # what the entrypoint's _AIRFLOW_WWW_USER_CREATE runs, per user
-            processes.run(f"users-create-{user}", "users", "create", "--username", user, "--password",
-                          passwords[user], "--firstname", user, "--lastname", "Test", "--email",
+            # --password=…: a password may start with "-", which argparse would take for an option.
+            processes.run(f"users-create-{user}", "users", "create", "--username", user,
+                          f"--password={passwords[user]}", "--firstname", user, "--lastname", "Test", "--email",
                           f"{user}@example.test", "--role", role, timeout=deadline.remaining(90))
         processes.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1")
         base = f"http://127.0.0.1:{port}"
