@@ -13,7 +13,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export BACKOFFICE_LOCAL_ROOT ?= $(CURDIR)/.local
 
-.PHONY: setup demo export test faults bench lint constraints clean
+.PHONY: setup demo export sandbox test faults bench lint constraints clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,12 @@ demo: setup
 export: setup
 	@test -n "$(ORDERS)" || { echo "usage: make export ORDERS=path/to/orders.json"; exit 2; }
 	$(PY) -m backoffice_export.cli export --orders "$(ORDERS)"
+
+# The SFTP/FTPS servers and ERP emulators in the foreground (Ctrl-C stops), state under .local/sandbox/,
+# and their Airflow connections in a file for `airflow connections import` (docs/sandbox.md).
+SANDBOX_ARGS ?=
+sandbox: setup
+	$(PY) -m erp_sandbox.serve $(SANDBOX_ARGS)
 
 test: setup
 	$(VENV)/bin/ruff check .
