@@ -51,6 +51,7 @@ import sqlalchemy as sa
 from urllib3.exceptions import LocationValueError
 
 from backoffice_export import identity
+from backoffice_export.connectors import remarks
 from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.styleman import mapping
 from backoffice_export.connectors.styleman import settings as styleman_settings
@@ -91,15 +92,16 @@ class StyleManSession(BuildThenDeliver):
 
     def deliver(self, order: Order, built: StyleManRequest) -> Sent:
         try:
-            number = self._deliver(order, built)
+            number, found = self._deliver(order, built)
         except DeliveryError as exc:
             raise _with_error_prefix(exc) from exc
         except (requests.RequestException, LocationValueError) as exc:  # one the session could not even prepare
             raise DeliveryError(f"{ERROR}request to StyleMan failed: {exc}", retryable=False) from exc
         return Sent(backoffice_order_nr=number, destination=self.api.describe(self.orders_path),
-                    write_back_order_nr=number)
+                    write_back_order_nr=number, remark=remarks.already_at_erp("StyleMan", number) if found else None)
 
-    def _deliver(self, order: Order, built: StyleManRequest) -> str:
+    def _deliver(self, order: Order, built: StyleManRequest) -> tuple[str, bool]:
+        """StyleMan's number for the order, and whether StyleMan had it already (nothing sent)."""
         sales_order, found = create_once(
             lookup=lambda: self.lookup(built),
             create=lambda: self.create(built.body),
@@ -109,7 +111,7 @@ class StyleManSession(BuildThenDeliver):
         if found:
             log.info("%s: StyleMan already has OrderID %s (same number, customer, lines and totals); its number "
                      "is written back, nothing sent", order.label, built.order_id)
-        return _number(sales_order, already_there=found)
+        return _number(sales_order, already_there=found), found
 
     def lookup(self, built: StyleManRequest) -> dict[str, Any] | None:
         """The StyleMan order with this ``OrderID``, proven to be this order; ``None`` when StyleMan has none."""
