@@ -20,12 +20,8 @@ from backoffice_export.model import Order, OrderLine
 HUNDRED = Decimal(100)
 
 
-# ``Decimal(1).scaleb(-places)`` made once: an order's mapping rounds a hundred amounts or more.
-_STEPS = tuple(Decimal(1).scaleb(-places) for places in range(9))
-
-
 def _step(places: int) -> Decimal:
-    return _STEPS[places] if 0 <= places < len(_STEPS) else Decimal(1).scaleb(-places)
+    return Decimal(1).scaleb(-places)
 
 
 def net_round(value: Decimal, places: int = 2) -> Decimal:
