@@ -64,7 +64,7 @@ CATALOG = {
     "order number with a backslash": (_with(order_nr="a\\b"), "failed", "Order.OrderNr"),
     "absolute order number": (_with(order_nr="/etc/x"), "failed", "Order.OrderNr"),
     "hidden-file order number": (_with(order_nr=".profile"), "failed", "Order.OrderNr"),
-    "country not ISO-2": (_with(alternate_address={**ADDRESS, "country_iso2": "NLD"}), "failed", "CountryIsoCode"),
+    "country not ISO-2": (_with(alternate_address={**ADDRESS, "country_iso2": "NLD"}), "failed", "AlternateAddress.CountryIso2"),
     "address line over 255 characters": (_with(alternate_address={**ADDRESS, "address1": "Straat " * 40 + "1"}),
                                          "failed", "Street"),
     "date that does not exist": (_with(order_date="2026-02-30T10:00:00"), "rejected", "order_date"),

@@ -89,3 +89,25 @@ def shipping_costs(order: Order) -> tuple[Decimal, Decimal]:
     if incl is None:
         incl = excl * (HUNDRED + rate) / HUNDRED
     return excl, incl
+
+
+def line_amount(price: Decimal, quantity: Decimal | int, discount_percentage: Decimal | None) -> Decimal:
+    """Price x quantity less the line's discount, ``net_round``-ed: the amount a line adds to the totals."""
+    amount = price * quantity
+    if discount_percentage:
+        amount = amount * (HUNDRED - discount_percentage) / HUNDRED
+    return net_round(amount)
+
+
+def order_currency(order: Order) -> str:
+    """The customer's price list currency, else the administration's (its general price list currency).
+
+    An order with neither fails naming the field: the ERP would otherwise book it in whatever
+    currency it assumes.
+    """
+    customer = order.customer
+    currency = (customer.price_list_currency if customer is not None else None) or order.administration.default_currency
+    if not currency or not currency.strip():
+        raise OrderDataError("Customer.PriceList.CurrencyIso",
+                             "neither the customer's price list nor the administration names a currency")
+    return currency.strip()
