@@ -52,15 +52,24 @@ def vat_rate(line: OrderLine) -> Decimal:
     return line.effective_vat_percentage or Decimal(0)
 
 
-def unit_price_excl_vat(line: OrderLine, order: Order, *, field: str) -> Decimal:
-    """The line's unit price without VAT: given, else recomputed when App4Sales' price includes VAT."""
+def unit_price_excl_vat(line: OrderLine, order: Order, *, field: str, rate: Decimal | None = None) -> Decimal:
+    """The line's unit price without VAT: given, else recomputed when App4Sales' price includes VAT.
+
+    ``rate`` is the VAT rate to take off (default: the line's, else the item's), so a connector
+    that sends one rate removes that same rate.
+    """
     if line.price_excl_vat is not None:
         return line.price_excl_vat
     if line.price is None:
         raise OrderDataError(field, f"line {line.line_index + 1} has no price")
     if order.prices_include_vat:
-        return line.price * HUNDRED / (HUNDRED + vat_rate(line))
+        return without_vat(line.price, vat_rate(line) if rate is None else rate)
     return line.price
+
+
+def without_vat(amount: Decimal, rate: Decimal) -> Decimal:
+    """An amount that includes ``rate`` % VAT, without it (unrounded)."""
+    return amount * HUNDRED / (HUNDRED + rate)
 
 
 def order_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
