@@ -7,6 +7,7 @@ outside ISO-8859-1. Each check names the field so the stored error tells what to
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from backoffice_export.errors import OrderDataError
 
@@ -36,6 +37,23 @@ def latin1_only(text: str) -> str:
 
 # What a file name on Windows, Linux and FTP servers takes without escaping: letters, digits,
 # spaces and a few marks. Never a separator, a drive colon, a wildcard or a control character.
+# Characters outside ISO-8859-1 that have a plain Latin reading; others decompose (NFKD) or go.
+_LATIN1_READINGS = str.maketrans({
+    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "Œ": "OE", "œ": "oe",  # noqa: RUF001
+    "€": "EUR", "–": "-", "—": "-", "‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"',  # noqa: RUF001
+    "…": "...", "•": "*",
+})
+
+
+def latin1_text(text: str) -> str:
+    """Free text in ISO-8859-1: known readings first (``Ł`` -> ``L``, ``€`` -> ``EUR``), then a
+    character's base letter (``ź`` -> ``z``), else the character is removed (an emoji)."""
+    if not _NON_LATIN1.search(text):
+        return text
+    readable = text.translate(_LATIN1_READINGS)
+    return _NON_LATIN1.sub(lambda m: latin1_only(unicodedata.normalize("NFKD", m.group())), readable)
+
+
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()&+,-]{0,99}$")
 _WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
                               *(f"LPT{i}" for i in range(1, 10))})

@@ -19,7 +19,7 @@ without a number fails the order with the seed's "No order number retrieved from
 it is left for a retry, which looks the order up first and takes the number StyleMan shows.
 
 Replies. Success: the created SalesOrder, bare or inside ``Results`` wrappers; StyleMan's own
-order number is its ``Number`` (its ``OrderNumber`` echoes App4Sales' number and is ignored).
+order number is its ``Number``, else its ``OrderNumber`` (the seed names both).
 Look-up replies: a list of SalesOrders, bare, in ``Results`` or in OData's ``value``; only
 orders whose ``OrderID`` matches count, so a server ignoring ``$filter`` cannot mislead it.
 Errors (ASP.NET Web API shape): ``{"Message": ..., "ModelState": {field: [messages]}}``.
@@ -95,7 +95,7 @@ class StyleManSession(BuildThenDeliver):
         if found:
             log.info("%s: StyleMan already has OrderID %s; its number is written back, nothing sent",
                      order.label, order_id)
-        return _number(sales_order, already_there=found)
+        return _number(sales_order, already_there=found, sent=order.internal_order_nr)
 
     def lookup(self, order_id: str) -> dict[str, Any] | None:
         """The StyleMan order with this ``OrderID``, or ``None`` when StyleMan has none."""
@@ -188,14 +188,19 @@ def erp_message(reply: ApiReply) -> str:
     return f"StyleMan answered HTTP {reply.status}: {' '.join(parts) or '(no message)'}"
 
 
-def _number_of(sales_order: Mapping[str, Any]) -> str | None:
-    value = sales_order.get("Number")
-    text = "" if value is None or isinstance(value, bool) else str(value).strip()
-    return text or None
+def _number_of(sales_order: Mapping[str, Any], sent: str | None = None) -> str | None:
+    """StyleMan's number: ``Number``, else ``OrderNumber`` (the seed names both) unless that only
+    echoes the App4Sales number that was sent."""
+    for key in ("Number", "OrderNumber"):
+        value = sales_order.get(key)
+        text = "" if value is None or isinstance(value, bool) else str(value).strip()
+        if text and not (key == "OrderNumber" and text == sent):
+            return text
+    return None
 
 
-def _number(sales_order: Mapping[str, Any], *, already_there: bool) -> str:
-    number = _number_of(sales_order)
+def _number(sales_order: Mapping[str, Any], *, already_there: bool, sent: str | None = None) -> str:
+    number = _number_of(sales_order, sent)
     if number is None:
         detail = f" (StyleMan holds OrderID {sales_order.get('OrderID')} without one)" if already_there else ""
         # StyleMan has (or may have) the order: the retry looks it up first and never POSTs it again,

@@ -86,8 +86,8 @@ from typing import Any
 
 from backoffice_export.connectors.styleman.settings import StyleManSettings
 from backoffice_export.errors import OrderDataError
-from backoffice_export.mapping.money import HUNDRED, invariant, net_round, order_totals, vat_rate
-from backoffice_export.mapping.text import checked_text, latin1_only
+from backoffice_export.mapping.money import HUNDRED, invariant, net_round, shipping_costs, vat_rate
+from backoffice_export.mapping.text import checked_text, latin1_only, latin1_text
 from backoffice_export.model import Address, Order, OrderLine
 
 ZERO = Decimal(0)
@@ -111,7 +111,7 @@ def build_sales_order(order: Order, settings: StyleManSettings, *, created: date
         sales_entry_line(order, line, number, customer_guid, customer.default_discount, line_guid())
         for number, line in enumerate(order.lines, start=1)
     ]
-    sub_total, vat_total, total = order_totals(order)
+    sub_total, vat_total = totals(order)
     sales_order: dict[str, Any] = {
         "OrderID": order_guid(order),
         "OrderNumber": _text(order.internal_order_nr, "Order.InternalOrderNr", required=True),
@@ -125,17 +125,18 @@ def build_sales_order(order: Order, settings: StyleManSettings, *, created: date
         "Description2": _text(order.description2, "Order.Description2"),
         "Description3": _text(order.description3, "Order.Description3"),
         "Reference": _text(order.reference, "Order.Reference"),
-        "SubTotal": net_round(sub_total),
-        "Total": net_round(total),
-        "VatTotal": net_round(vat_total),
+        "SubTotal": sub_total,
+        "Total": sub_total + vat_total,
+        "VatTotal": vat_total,
         "YourReference": _text(order.your_reference, "Order.YourReference"),
         "Username": _text(order.sales_rep.user_name if order.sales_rep else None, "SalesRep.UserName"),
         "Warehouse": _text(order.sales_rep.warehouse if order.sales_rep else None, "SalesRep.Warehouse"),
         "Signature": _text(order.signature, "Order.Signature"),
         "DeliveryMethodCode": _text(order.delivery_method_code, "Order.DeliveryMethodCode"),
     }
-    if settings.OrderType:
-        sales_order["OrderType"] = _text(settings.OrderType, "setting OrderType")
+    order_type = (order.order_type or "").strip() or settings.OrderType
+    if order_type:
+        sales_order["OrderType"] = _text(order_type, "Order.OrderType" if order.order_type else "setting OrderType")
     if order.alternate_address is not None and not settings.DontSendAlternativeAddressOnOrder:
         sales_order["DeliveryAddress"] = delivery_address(order.alternate_address)
         address_id = guid(order.alternate_address.guid, "AlternateAddress.Guid")
@@ -143,6 +144,27 @@ def build_sales_order(order: Order, settings: StyleManSettings, *, created: date
             sales_order["DeliveryAddressID"] = address_id
     sales_order["Lines"] = lines
     return latin1_payload(sales_order) if settings.FilterNonIso88591Characters else sales_order
+
+
+def totals(order: Order) -> tuple[Decimal, Decimal]:
+    """(SubTotal, VatTotal): the rounded lines and freight summed; Total is the two added."""
+    excl = vat = ZERO
+    for line in order.lines:
+        line_excl, line_vat = line_amounts(order, line)
+        excl, vat = excl + line_excl, vat + line_vat
+    shipping_excl, shipping_incl = (net_round(amount) for amount in shipping_costs(order))
+    return excl + shipping_excl, vat + shipping_incl - shipping_excl
+
+
+def line_amounts(order: Order, line: OrderLine) -> tuple[Decimal, Decimal]:
+    """(excl. VAT, VAT) of a line, each rounded; a VAT-inclusive line keeps its inclusive amount."""
+    rate = vat_rate(line)
+    if order.prices_include_vat and line.price_excl_vat is None and line.price is not None:
+        incl = net_round(line.price * line.quantity)
+        vat = net_round(incl * rate / (HUNDRED + rate))
+        return incl - vat, vat
+    excl = net_round(price_excl_vat(order, line, line.line_index + 1) * line.quantity)
+    return excl, net_round(excl * rate / HUNDRED)
 
 
 def request_body(sales_order: dict[str, Any], settings: StyleManSettings) -> Any:
@@ -213,7 +235,7 @@ def sales_entry_line(order: Order, line: OrderLine, number: int, customer_guid: 
         "QuantityDelivered": _plain(_first(line.quantity_delivered, ZERO)),
         "VatPercentage": _plain(rate),
         "PriceExcl": price_excl,
-        "PriceIncl": net_round(price_excl * (HUNDRED + rate) / HUNDRED),
+        "PriceIncl": price_incl_vat(order, line, price_excl, rate),
         "DefaultPrice": None if line.item.sales_price is None else _plain(line.item.sales_price),
         "LineNumber": number,
         "Instruction": _text(line.instruction, "OrderLine.Instruction"),
@@ -222,6 +244,13 @@ def sales_entry_line(order: Order, line: OrderLine, number: int, customer_guid: 
     if line.delivery_date is not None:
         entry["DeliveryDate"] = _datetime(line.delivery_date)
     return entry
+
+
+def price_incl_vat(order: Order, line: OrderLine, price_excl: Decimal, rate: Decimal) -> Decimal:
+    """The unit price incl. VAT: App4Sales' own when its prices include VAT, else computed and rounded."""
+    if order.prices_include_vat and line.price_excl_vat is None and line.price is not None:
+        return net_round(line.price)
+    return net_round(price_excl * (HUNDRED + rate) / HUNDRED)
 
 
 def price_excl_vat(order: Order, line: OrderLine, number: int) -> Decimal:
@@ -252,15 +281,30 @@ def total_discount(order: Order, line: OrderLine, price_excl: Decimal, discount:
     return net_round((original - price_excl) * line.quantity)
 
 
-def latin1_payload(value: Any) -> Any:
-    """``FilterNonIso88591Characters``: every text value with its non-Latin-1 characters removed."""
-    if isinstance(value, str):
-        return latin1_only(value)
+# Fields that identify something in StyleMan: the filter must never change them.
+IDENTIFIERS = {
+    "OrderID": "Order.Guid", "OrderNumber": "Order.InternalOrderNr", "CustomerGUID": "Customer.Guid",
+    "CustomerCode": "Customer.Code", "Username": "SalesRep.UserName", "Warehouse": "SalesRep.Warehouse",
+    "DeliveryMethodCode": "Order.DeliveryMethodCode", "OrderType": "Order.OrderType",
+    "DeliveryAddressID": "AlternateAddress.Guid", "CountryCode": "AlternateAddress.CountryIso2",
+    "Email": "AlternateAddress.Email", "ID": "OrderLine", "ItemCode": "Item.Code",
+}
+
+
+def latin1_payload(value: Any, where: str = "") -> Any:
+    """``FilterNonIso88591Characters``: free text transliterated to ISO-8859-1 (``mapping.text.latin1_text``);
+    an identifier the filter would change fails the order naming its field."""
     if isinstance(value, dict):
-        return {key: latin1_payload(item) for key, item in value.items()}
+        filtered = {}
+        for key, item in value.items():
+            if key in IDENTIFIERS and isinstance(item, str) and latin1_only(item) != item:
+                raise OrderDataError(IDENTIFIERS[key], f"{where}{item!r} holds characters outside ISO-8859-1 "
+                                                       "(setting FilterNonIso88591Characters) and identifies it")
+            filtered[key] = latin1_payload(item, where)
+        return filtered
     if isinstance(value, list):
-        return [latin1_payload(item) for item in value]
-    return value
+        return [latin1_payload(item, f"line {number}: ") for number, item in enumerate(value, start=1)]
+    return latin1_text(value) if isinstance(value, str) else value
 
 
 def _text(value: object, field: str, *, required: bool = False) -> str | None:
