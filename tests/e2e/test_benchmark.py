@@ -42,17 +42,3 @@ def test_benchmark_prints_every_figure_for_every_connector(tmp_path: Path) -> No
     assert xcom and float(xcom[1]) <= 64
     assert re.search(r"DAG file processing: send_orders_to_backoffice\.py \(parse\): [\d.]+ s", report)
     assert re.search(r"peak RSS at 140 orders: extract \d+ MB, largest chunk \d+ MB", report)
-
-
-def test_chunk_probe_prints_a_line_per_chunk_with_every_order_sent() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.chunk_probe", "--targets", "reflecta,spector", "--rounds", "2", "--chunk", "30",
-         "--group-bytes", "20000"],
-        cwd=PROJECT, env=dict(os.environ), capture_output=True, text=True, timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = re.findall(r"^(reflecta|spector)\s+round (\d): sent (\d+)/(\d+)\s+deliver/floor [\d.]+", done.stdout,
-                       re.MULTILINE)
-    assert sorted((name, int(round_)) for name, round_, _, _ in lines) == [
-        ("reflecta", 0), ("reflecta", 1), ("spector", 0), ("spector", 1)]
-    assert all(sent == total == "30" for _, _, sent, total in lines)

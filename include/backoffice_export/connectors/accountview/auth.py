@@ -29,23 +29,17 @@ stay retryable.
 from __future__ import annotations
 
 import logging
-import time
+from typing import Any
 
 from backoffice_export.connectors.accountview.envelope import TOKEN_PATH
 from backoffice_export.errors import ConnectionLost, SettingsError
 from backoffice_export.transport.http_api import ApiReply, ApiSession, TransientHttpError
+from backoffice_export.transport.oauth2 import BearerToken, mask
 
 log = logging.getLogger(__name__)
 REFRESH_TOKEN_EXTRA, COMPANY_EXTRA = "refresh_token", "x-company"
 # Extras this connector reads itself; ApiSession takes them off the session (never sent as headers).
 CONSUMED_EXTRAS = (REFRESH_TOKEN_EXTRA,)
-EXPIRY_MARGIN_SECONDS = 30
-
-
-def _mask(secret: str) -> None:
-    from airflow.sdk.log import mask_secret
-
-    mask_secret(secret)
 
 
 class AccountViewAuth:
@@ -54,8 +48,8 @@ class AccountViewAuth:
     def __init__(self, api: ApiSession, client_id: str, client_secret: str, refresh_token: str) -> None:
         self.api = api
         self._client_id, self._client_secret, self._refresh_token = client_id, client_secret, refresh_token
-        self._token: str | None = None
-        self._expires_at: float | None = None
+        self.token = BearerToken(api, "AccountView", TOKEN_PATH, self._form, "the client and refresh token",
+                                 self._rotated)
         api.session.auth = None  # the hook would send client id and secret as basic auth on every call
 
     @classmethod
@@ -74,48 +68,26 @@ class AccountViewAuth:
 
     def headers(self) -> dict[str, str]:
         """The ``Authorization`` a call needs; fetches a token on first use and when it expires."""
-        if self._token is None or (self._expires_at is not None and time.monotonic() >= self._expires_at):
-            self._fetch_token()
-        return {"Authorization": f"Bearer {self._token}"}
+        try:
+            return self.token.headers()
+        except TransientHttpError as exc:
+            raise ConnectionLost(f"AccountView's token endpoint is not answering: {exc}") from exc
 
     def forget_token(self) -> None:
-        self._token, self._expires_at = None, None
+        self.token.forget()
 
     def refused(self, reply: ApiReply) -> ConnectionLost:
         return ConnectionLost(f"AccountView refused the access token of Airflow connection {self.api.conn_id} "
                               f"(HTTP {reply.status}) even after a new one was fetched")
 
-    def _fetch_token(self) -> None:
-        form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token,
+    def _form(self) -> dict[str, str]:
+        return {"grant_type": "refresh_token", "refresh_token": self._refresh_token,
                 "client_id": self._client_id, "client_secret": self._client_secret}
-        try:
-            reply = self.api.request("POST", TOKEN_PATH, data=form, headers={
-                "Content-Type": "application/x-www-form-urlencoded", "Authorization": None})  # type: ignore[dict-item]
-        except TransientHttpError as exc:
-            raise ConnectionLost(f"AccountView's token endpoint is not answering: {exc}") from exc
-        body = reply.body if isinstance(reply.body, dict) else {}
-        token = body.get("access_token")
-        if reply.status != 200 or not isinstance(token, str) or not token:
-            raise ConnectionLost(
-                f"AccountView's token endpoint {self.api.describe(TOKEN_PATH)} refused the client and refresh token "
-                f"of Airflow connection {self.api.conn_id}: HTTP {reply.status} {_reason(body)}")
-        _mask(token)
-        self._token = token
-        rotated = body.get("refresh_token")
+
+    def _rotated(self, reply: dict[str, Any]) -> None:
+        rotated = reply.get("refresh_token")
         if isinstance(rotated, str) and rotated and rotated != self._refresh_token:
-            _mask(rotated)
+            mask(rotated)
             self._refresh_token = rotated
             log.warning("AccountView issued a new refresh token; if it retires the old one, put the new one in "
                         "extra %s of Airflow connection %s", REFRESH_TOKEN_EXTRA, self.api.conn_id)
-        try:
-            expires_in = float(body.get("expires_in") or 0)
-        except (TypeError, ValueError):
-            expires_in = 0.0
-        self._expires_at = time.monotonic() + max(0.0, expires_in - EXPIRY_MARGIN_SECONDS) if expires_in > 0 \
-            else None
-
-
-def _reason(body: dict) -> str:
-    """What the server said, never what we sent: OAuth2's error fields only."""
-    parts = [str(body[k]) for k in ("error", "error_description", "ErrorMessage") if isinstance(body.get(k), str)]
-    return ": ".join(parts) or "(no reason given)"

@@ -14,9 +14,8 @@ extra ``token_endpoint`` path of the token endpoint under the base URL (default 
 extra ``timeout``        seconds, or ``[connect, read]`` (default 10 / 30)
 =======================  ==========================================================================
 
-``client_credentials``: one OAuth2 client-credentials request (``grant_type``, ``client_id``,
-``client_secret`` form-encoded) per chunk session; the bearer token is kept for the session
-and fetched again once if StyleMan stops accepting it (expired), never written anywhere.
+``client_credentials``: one OAuth2 client-credentials request per chunk session
+(``transport.oauth2``); the bearer token is fetched again once if StyleMan stops accepting it.
 ``basic``: the ``requests`` session sends login / password on every request. ``none``: no
 ``Authorization`` header at all. Windows authentication cannot be done from an Airflow worker
 and is refused with a clear message.
@@ -28,20 +27,19 @@ the rest of the chunk is handed back, and Airflow retries the task once the conn
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from backoffice_export.errors import ConnectionLost, SettingsError
 from backoffice_export.transport.http_api import ApiReply, ApiSession
+from backoffice_export.transport.oauth2 import BearerToken, reason
 
 CLIENT_CREDENTIALS, BASIC, NONE = "client_credentials", "basic", "none"
 AUTH_TYPES = (CLIENT_CREDENTIALS, BASIC, NONE)
 # Extras this connector reads; ApiSession takes them off the session so they never travel as headers.
 CONSUMED_EXTRAS = ("auth_type", "token_endpoint")
 DEFAULT_TOKEN_ENDPOINT = "token"  # noqa: S105 - a URL path, not a secret
-EXPIRY_MARGIN_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -73,8 +71,7 @@ class StyleManAuth:
 
     def __init__(self, api: ApiSession, config: AuthConfig) -> None:
         self.api, self.config = api, config
-        self._token: str | None = None
-        self._expires_at: float | None = None
+        self.token = BearerToken(api, "StyleMan", config.token_endpoint, self._form, "the client id and secret")
         if config.auth_type != BASIC:
             api.session.auth = None  # the hook sets basic auth whenever the connection has a login
 
@@ -89,14 +86,10 @@ class StyleManAuth:
 
     def headers(self) -> dict[str, str]:
         """Headers a request needs; fetches the bearer token on first use and after expiry."""
-        if self.config.auth_type != CLIENT_CREDENTIALS:
-            return {}
-        if self._token is None or (self._expires_at is not None and time.monotonic() >= self._expires_at):
-            self._fetch_token()
-        return {"Authorization": f"Bearer {self._token}"}
+        return self.token.headers() if self.config.auth_type == CLIENT_CREDENTIALS else {}
 
     def forget_token(self) -> None:
-        self._token, self._expires_at = None, None
+        self.token.forget()
 
     def refused(self, reply: ApiReply) -> ConnectionLost:
         """StyleMan said 401 to a request: the credentials (or the fresh token) are not accepted."""
@@ -107,36 +100,8 @@ class StyleManAuth:
             what = f"StyleMan refused the user name and password of {where}"
         else:
             what = f"StyleMan refused the bearer token it issued for {where}"
-        return ConnectionLost(f"{what}: HTTP {reply.status} {_reason(reply)}")
+        return ConnectionLost(f"{what}: HTTP {reply.status} {reason(reply)}")
 
-    def _fetch_token(self) -> None:
+    def _form(self) -> dict[str, str]:
         connection = self.api.connection
-        form = {"grant_type": "client_credentials", "client_id": connection.login,
-                "client_secret": connection.password}
-        reply = self.api.request("POST", self.config.token_endpoint, data=form,
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
-        body = reply.body if isinstance(reply.body, dict) else {}
-        token = body.get("access_token")
-        if reply.status != 200 or not isinstance(token, str) or not token:
-            raise ConnectionLost(
-                f"StyleMan's token endpoint {self.api.describe(self.config.token_endpoint)} refused the client id "
-                f"and secret of Airflow connection {self.api.conn_id}: HTTP {reply.status} {_reason(reply)}"
-            )
-        self._token = token
-        self._expires_at = None
-        try:
-            expires_in = float(body.get("expires_in") or 0)
-        except (TypeError, ValueError):
-            expires_in = 0.0
-        if expires_in > 0:
-            self._expires_at = time.monotonic() + max(0.0, expires_in - EXPIRY_MARGIN_SECONDS)
-
-
-def _reason(reply: ApiReply) -> str:
-    """What the server said, without anything of ours: token replies are never echoed whole."""
-    body = reply.body if isinstance(reply.body, dict) else {}
-    for key in ("error_description", "Message", "message", "error"):
-        value = body.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return "(no reason given)" if body or not reply.text else reply.text[:200]
+        return {"grant_type": "client_credentials", "client_id": connection.login, "client_secret": connection.password}
