@@ -71,3 +71,9 @@ def test_every_problem_of_the_order_is_reported_at_once() -> None:
     for field in ("Order.YourReference", "Order.Reference", "Item.Description", "OrderLine.Instruction"):
         assert field in text
     assert "line 1" in text and "line 2" in text
+
+
+def test_an_order_without_any_currency_is_a_clear_error_not_a_silent_omission() -> None:
+    with pytest.raises(OrderDataError) as caught:
+        build(order(administration_=f.administration(connector="spector", settings={}, default_currency=None)))
+    assert caught.value.field == "Customer.PriceList.CurrencyIso"

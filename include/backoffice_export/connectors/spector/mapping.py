@@ -18,7 +18,8 @@ Order Date                ``orderDate`` yyyy-MM-dd    Order.OrderDate; today whe
 Customer Reference        ``customerReference``       Order.YourReference (max 70)
 Customer Order Reference  ``customerOrderReference``  Order.Reference (max 50)
 Currency                  ``currency``                the customer's price list currency, else the
-                                                      administration's (its default price list)
+                                                      administration's (its default price list);
+                                                      neither: the order fails
 Delivery Date             ``deliveryDate`` yyyy-MM-dd Order.OrderDate, as the seed says; left out
                                                       when SetOrderDateAsDeliveryDate is on
 Internal Comment          ``internalComment``         Customer.ExtraData + newline + Order.Notes
@@ -81,6 +82,7 @@ from backoffice_export.mapping.money import (
     HUNDRED,
     invariant,
     net_round,
+    order_currency,
     unit_price_excl_vat,
     whole_quantity,
     without_vat,
@@ -108,7 +110,7 @@ def build_order(order: Order, settings: SpectorSettings, today: date) -> dict[st
         "deliveryDate": delivery_date,
         "customerReference": order.your_reference,
         "customerOrderReference": order.reference,
-        "currency": customer.price_list_currency or order.administration.default_currency,
+        "currency": order_currency(order),
         "internalComment": internal_comment(order),
         "externalDeliveryMethod": customer.delivery_method,
         "publishedComment": settings.PublishedCommentOnOrder,
