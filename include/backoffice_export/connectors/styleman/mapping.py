@@ -15,15 +15,16 @@ Is Open                  ``IsOpen``                always ``true``
 Notes                    ``Notes``                 Order.Notes
 Description 1 / 2 / 3    ``Description1`` .. ``3``  Order.Description1 .. 3
 Reference                ``Reference``             Order.Reference
-Subtotal (Excl. VAT)     ``SubTotal``              order total excl. VAT (stored, else computed)
-Total Amount             ``Total``                 order total incl. VAT
-VAT Total                ``VatTotal``              order VAT
+Subtotal (Excl. VAT)     ``SubTotal``              the rounded lines excl. VAT + freight excl. VAT
+Total Amount             ``Total``                 SubTotal + VatTotal
+VAT Total                ``VatTotal``              the rounded line VAT + freight VAT
 Your Reference           ``YourReference``         Order.YourReference
 Username                 ``Username``              SalesRep.UserName (null without a sales rep)
 Warehouse                ``Warehouse``             SalesRep.Warehouse (null when the rep has none)
 Signature                ``Signature``             Order.Signature
 Delivery Method Code     ``DeliveryMethodCode``    Order.DeliveryMethodCode
-Order Type               ``OrderType``             setting ``OrderType``; absent when not configured
+Order Type               ``OrderType``             Order.OrderType, else setting ``OrderType``; absent
+                                                   when neither (the seed's condition cell is lost)
 Delivery Address         ``DeliveryAddress``       Order.AlternateAddress, unless
                                                    ``DontSendAlternativeAddressOnOrder``; absent else
 Delivery Address ID      ``DeliveryAddressID``     AlternateAddress.Guid when it is a valid GUID and
@@ -54,7 +55,8 @@ Quantity Delivered       ``QuantityDelivered``  OrderLine.QuantityDelivered, 0 w
 VAT Percentage           ``VatPercentage``     the line's VAT rate, else the item's, else 0
 Price Excl. VAT          ``PriceExcl``         OrderLine.PriceExclVat; else OrderLine.Price, made excl.
                                                VAT when the order's prices include VAT
-Price Incl. VAT          ``PriceIncl``         ``PriceExcl`` x (100 + ``VatPercentage``) / 100
+Price Incl. VAT          ``PriceIncl``         OrderLine.Price when the order's prices include VAT,
+                                               else ``PriceExcl`` x (100 + ``VatPercentage``) / 100
 Default Price            ``DefaultPrice``      Item.SalesPrice (the seed's ``defaultPrice``); null if none
 Line Number              ``LineNumber``        1, 2, 3 ... in order
 Instruction              ``Instruction``       OrderLine.Instruction
@@ -73,7 +75,9 @@ VAT-inclusive price. Amounts taken over from App4Sales (``Quantity``, a stored `
 Dates are ISO 8601 without offset, as Json.NET writes a .NET ``DateTime``
 (``2024-03-15T09:30:00``); a line's delivery date is midnight of that day.
 
-``FilterNonIso88591Characters`` is applied last, to every text value of the payload.
+``FilterNonIso88591Characters`` is applied last: free text is transliterated to ISO-8859-1
+(``mapping.text.latin1_text``), an identifier it would change fails the order (``IDENTIFIERS``).
+Totals are the rounded lines summed (``totals``), so SubTotal + VatTotal = Total always.
 """
 
 from __future__ import annotations
