@@ -1,18 +1,14 @@
 """Money, VAT and quantities as the original .NET connectors computed them.
 
-Two .NET roundings meet in the seeds and they differ at the midpoint:
-
-- ``Math.Round(x, n)`` on a ``decimal`` rounds half to even (banker's rounding):
-  ``net_round``. Used wherever a seed says "rounded to n decimals".
-- A format string such as ``ToString("0.00")`` rounds half away from zero:
-  ``format_fixed``. Used wherever a seed says "formatted to 0.00".
-
-Everything is ``Decimal``; a float never touches an amount.
+Every computed amount is rounded with ``net_round``: .NET ``Math.Round(x, n)`` on a ``decimal``,
+half to even, as the .NET connectors and ERPs compute. (A .NET format string such as
+``ToString("0.00")`` would round half away from zero; no connector uses one, so one amount never
+comes out two ways.) Everything is ``Decimal``; a float never touches an amount.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from backoffice_export.errors import OrderDataError
 from backoffice_export.model import Order, OrderLine
@@ -27,12 +23,6 @@ def _step(places: int) -> Decimal:
 def net_round(value: Decimal, places: int = 2) -> Decimal:
     """``Math.Round(value, places)``: half to even, like .NET's default for ``decimal``."""
     return value.quantize(_step(places), rounding=ROUND_HALF_EVEN)
-
-
-def format_fixed(value: Decimal, places: int = 2) -> str:
-    """``value.ToString("0.00", CultureInfo.InvariantCulture)``: half away from zero, never ``-0.00``."""
-    rounded = value.quantize(_step(places), rounding=ROUND_HALF_UP)
-    return format(rounded.copy_abs() if rounded.is_zero() else rounded, "f")
 
 
 def invariant(value: Decimal) -> str:
@@ -70,21 +60,6 @@ def unit_price_excl_vat(line: OrderLine, order: Order, *, field: str, rate: Deci
 def without_vat(amount: Decimal, rate: Decimal) -> Decimal:
     """An amount that includes ``rate`` % VAT, without it (unrounded)."""
     return amount * HUNDRED / (HUNDRED + rate)
-
-
-def order_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
-    """(excl. VAT, VAT, incl. VAT) as stored on the order, or computed from lines and shipping."""
-    if None not in (order.total_excl_vat, order.total_vat, order.total_incl_vat):
-        return order.total_excl_vat, order.total_vat, order.total_incl_vat  # type: ignore[return-value]
-    excl = vat = Decimal(0)
-    for line in order.lines:
-        amount = unit_price_excl_vat(line, order, field="Price") * line.quantity
-        excl += amount
-        vat += amount * vat_rate(line) / HUNDRED
-    shipping_excl, shipping_incl = shipping_costs(order)
-    excl += shipping_excl
-    vat += shipping_incl - shipping_excl
-    return excl, vat, excl + vat
 
 
 def shipping_costs(order: Order) -> tuple[Decimal, Decimal]:

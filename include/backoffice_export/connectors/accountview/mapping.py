@@ -86,8 +86,8 @@ discount included).
 Rounding: amounts taken as stored (quantities, discount, a price given without VAT) go out
 exactly as stored. An amount this connector *calculates* (VAT taken off a price that includes
 it, a price before discount) is rounded to 2 decimals with ``net_round`` (.NET ``Math.Round``,
-half to even), as the .NET original rounds calculated prices. ``format_fixed`` is not used:
-AccountView takes JSON numbers, not formatted text.
+half to even), as the .NET original rounds calculated prices; AccountView takes JSON numbers,
+not formatted text.
 
 Definitions are per table, so a field is either in every row of a batch or in none; values
 are checked against their FieldType (``envelope.Table``).

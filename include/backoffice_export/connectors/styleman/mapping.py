@@ -66,10 +66,9 @@ Delivery Date            ``DeliveryDate``      OrderLine.DeliveryDate; absent wh
 
 Rounding: every amount the connector *computes* is rounded with ``net_round`` (.NET
 ``Math.Round(x, 2)``, half to even), because the original connector computes on ``decimal``
-and rounds with ``Math.Round``; the result is sent as a JSON number, not formatted text, so
-``format_fixed`` (which rounds half away from zero) plays no part. That covers ``SubTotal``,
-``Total``, ``VatTotal``, ``PriceIncl``, ``TotalDiscount`` and a ``PriceExcl`` derived from a
-VAT-inclusive price. Amounts taken over from App4Sales (``Quantity``, a stored ``PriceExcl``,
+and rounds with ``Math.Round``; the result is sent as a JSON number, not formatted text. That
+covers ``SubTotal``, ``Total``, ``VatTotal``, ``PriceIncl``, ``TotalDiscount`` and a ``PriceExcl``
+derived from a VAT-inclusive price. Amounts taken over from App4Sales (``Quantity``, a stored ``PriceExcl``,
 ``Discount``, ``DefaultPrice``) are sent as stored, without trailing zeros.
 
 Dates are ISO 8601 without offset, as Json.NET writes a .NET ``DateTime``
