@@ -119,7 +119,7 @@ def test_settings_off_and_on_every_auth_type_and_bad_orders(export_dag, sqlite_e
     assert (lookup["method"], posted["method"], posted["path"]) == ("GET", "POST", "/api/v2/Orders")
     (switched,) = posted["body"]["Results"][0]["Results"]
     assert "DeliveryAddress" not in switched and "DeliveryAddressID" not in switched
-    assert switched["Notes"] == "Levering  5  voor 12:00" and switched["OrderType"] == "VO"
+    assert switched["Notes"] == "Levering EUR 5  voor 12:00" and switched["OrderType"] == "VO"
     assert states(sqlite_engine, "sm-switched")["1"].destination == f"{styleman.base_url}/api/v2/Orders"
 
     posts = {g: styleman.order_count(g) for code in ids for g in ids[code].values()}
