@@ -1,28 +1,8 @@
 """How a StyleMan chunk session authenticates, as the administration's Airflow connection says.
 
-The seed's authentication settings (client id + secret, basic, Windows, none: mutually
-exclusive) are the connection, so a secret never sits in the connector settings:
-
-=======================  ==========================================================================
-connection field         meaning
-=======================  ==========================================================================
-host / schema / port     the StyleMan base URL (``{base}`` of ``{base}/api/{version}/Orders``)
-login / password         client id and client secret (``client_credentials``), or the user name
-                         and password (``basic``); ignored for ``none``
-extra ``auth_type``      ``client_credentials`` (default), ``basic`` or ``none``
-extra ``token_endpoint`` path of the token endpoint under the base URL (default ``token``)
-extra ``timeout``        seconds, or ``[connect, read]`` (default 10 / 30)
-=======================  ==========================================================================
-
-``client_credentials``: one OAuth2 client-credentials request per chunk session
-(``transport.oauth2``); the bearer token is fetched again once if StyleMan stops accepting it.
-``basic``: the ``requests`` session sends login / password on every request. ``none``: no
-``Authorization`` header at all. Windows authentication cannot be done from an Airflow worker
-and is refused with a clear message.
-
-StyleMan refusing the credentials (HTTP 401, or the token endpoint saying no) concerns every
-order of the chunk alike, so it raises ``ConnectionLost``: the order in hand is left for a retry,
-the rest of the chunk is handed back, and Airflow retries the task once the connection is fixed.
+``auth_type`` extra: ``client_credentials`` (default), ``basic`` or ``none``; Windows
+authentication is refused. A 401 raises ``ConnectionLost`` because it concerns the whole chunk.
+Connection fields: docs/styleman.md.
 """
 
 from __future__ import annotations

@@ -1,39 +1,8 @@
 """StyleMan delivery: POST the SalesOrder to ``{base}/api/{version}/Orders``, write the number back.
 
-One chunk is one ``ApiSession`` (one keep-alive ``requests`` session through ``HttpHook``) and,
-with client credentials, one bearer token.
-
-Exactly one StyleMan order per App4Sales order. StyleMan creates a second order when the same
-SalesOrder is POSTed twice, so every POST that might repeat an earlier one is preceded by a
-look-up by ``OrderID`` (``GET .../Orders?$filter=OrderID eq '<guid>'``):
-
-- ``ValidateOrderBeforeSending`` on: the seed's check, before the first POST; when StyleMan
-  already has the order its number is written back and nothing is sent;
-- a POST whose reply was lost or that met a 5xx is retried with backoff (``create_once``), and
-  each retry looks first;
-- an order that an earlier run already tried (``export_attempts > 1``) looks first, even with
-  the setting off, because that run may have reached StyleMan before it lost the reply.
-
-An order StyleMan holds is never POSTed again, even when it holds it without a number. A reply
-without a number fails the order with the seed's "No order number retrieved from backoffice";
-it is left for a retry, which looks the order up first and takes the number StyleMan shows.
-
-A look-up hit counts only once it is proven to be *this* order: the OrderID is App4Sales' GUID,
-which a copied order (another administration loaded from the same export, sharing this
-StyleMan) can carry too. The order StyleMan holds must have this order's number, customer,
-lines and totals (``PROOF_FIELDS``, ``PROOF_LINE_FIELDS``); otherwise the order fails for
-review, naming the OrderID, StyleMan's number and what differs, and nothing is marked sent.
-``OrderNumber`` (App4Sales' number, unique per administration only) is never used as a key.
-
-Replies. Success: the created SalesOrder, bare or inside ``Results`` wrappers; StyleMan's own
-order number is its ``Number``, else its ``OrderNumber`` (the seed names both).
-Look-up replies: a list of SalesOrders, bare, in ``Results`` or in OData's ``value``; only
-orders whose ``OrderID`` matches count, so a server ignoring ``$filter`` cannot mislead it.
-Errors (ASP.NET Web API shape): ``{"Message": ..., "ModelState": {field: [messages]}}``.
-
-Every failure the seed lists is stored prefixed ``ERROR: ``: REST errors with StyleMan's message
-(HTTP 4xx: not retried, the order must change), request errors (network, bad URL), the missing
-order number, and anything unexpected (the runner's ``ERROR_Unhandled: ...``).
+StyleMan creates a second order when a SalesOrder is POSTed twice, so any POST that might repeat
+an earlier one first looks the order up by ``OrderID``, and a hit counts only once it is proven
+to be this order (``PROOF_FIELDS``). Replies, errors and the look-up rules: docs/styleman.md.
 """
 
 from __future__ import annotations
@@ -218,8 +187,7 @@ def erp_message(reply: ApiReply) -> str:
 
 
 def _number_of(sales_order: Mapping[str, Any], sent: str | None = None) -> str | None:
-    """StyleMan's number: ``Number``, else ``OrderNumber`` (the seed names both) unless that only
-    echoes the App4Sales number that was sent."""
+    """StyleMan's ``Number``, else its ``OrderNumber`` unless that echoes the number sent."""
     for key in ("Number", "OrderNumber"):
         value = sales_order.get(key)
         text = "" if value is None or isinstance(value, bool) else str(value).strip()
@@ -232,8 +200,7 @@ def _number(sales_order: Mapping[str, Any], *, already_there: bool, sent: str | 
     number = _number_of(sales_order, sent)
     if number is None:
         detail = f" (StyleMan holds OrderID {sales_order.get('OrderID')} without one)" if already_there else ""
-        # StyleMan has (or may have) the order: the retry looks it up first and never POSTs it again,
-        # and picks the number up once StyleMan shows one.
+        # StyleMan may have the order: the retry looks it up first instead of POSTing again.
         raise DeliveryError(NO_NUMBER + detail, retryable=True, delivered_unknown=True)
     return number
 

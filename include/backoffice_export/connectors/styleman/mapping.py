@@ -1,82 +1,34 @@
 """Order -> StyleMan ``SalesOrder`` JSON. Pure: no database, no network, no clock of its own.
 
-Header (``SalesOrder``): the names are StyleMan's (erp-wire-formats.md), the sources App4Sales'.
+Seed row -> field (full reference, rounding and dates: docs/formats/styleman.md):
 
-=======================  ========================  ==================================================
-Seed row                 Field                     From
-=======================  ========================  ==================================================
-Order ID (GUID)          ``OrderID``               Order.Guid, required, canonical lower-case form
-Order Number             ``OrderNumber``           Order.InternalOrderNr (App4Sales' own number)
-Customer GUID            ``CustomerGUID``          Customer.Guid, required, canonical form
-Customer Code            ``CustomerCode``          Customer.Code
-Created Date             ``Created``               the moment the order is mapped (``DateTime.Now``)
-Order Date               ``OrderDate``             Order.OrderDate
-Is Open                  ``IsOpen``                always ``true``
-Notes                    ``Notes``                 Order.Notes
-Description 1 / 2 / 3    ``Description1`` .. ``3``  Order.Description1 .. 3
-Reference                ``Reference``             Order.Reference
-Subtotal (Excl. VAT)     ``SubTotal``              the rounded lines excl. VAT + freight excl. VAT
-Total Amount             ``Total``                 SubTotal + VatTotal
-VAT Total                ``VatTotal``              the rounded line VAT + freight VAT
-Your Reference           ``YourReference``         Order.YourReference
-Username                 ``Username``              SalesRep.UserName (null without a sales rep)
-Warehouse                ``Warehouse``             SalesRep.Warehouse (null when the rep has none)
-Signature                ``Signature``             Order.Signature
-Delivery Method Code     ``DeliveryMethodCode``    Order.DeliveryMethodCode
-Order Type               ``OrderType``             Order.OrderType, else setting ``OrderType``; absent
-                                                   when neither (the seed's condition cell is lost)
-Delivery Address         ``DeliveryAddress``       Order.AlternateAddress, unless
-                                                   ``DontSendAlternativeAddressOnOrder``; absent else
-Delivery Address ID      ``DeliveryAddressID``     AlternateAddress.Guid when it is a valid GUID and
-                                                   the address is sent; absent otherwise
-(order lines)            ``Lines``                 one ``RestJsonSalesEntryLine`` per order line
-=======================  ========================  ==================================================
-
-``DeliveryAddress`` (names open in every public source, chosen after App4Sales' own):
-``Name``, ``Contact``, ``Address1``, ``Address2``, ``PostalCode``, ``City``, ``State``,
-``CountryCode`` (ISO 3166 alpha-2), ``Phone``, ``Email``.
-
-Lines (``RestJsonSalesEntryLine``; names open beyond the seed, chosen to read as the seed does):
-
-=======================  ====================  =======================================================
-Seed row                 Field                 From
-=======================  ====================  =======================================================
-Line ID                  ``ID``                a new GUID for every line, every time the order is mapped
-Customer GUID            ``CustomerGUID``      the header's ``CustomerGUID``
-Discount                 ``Discount``          OrderLine.DiscountPercentage, else the customer's default
-                                               discount (the seed's ``customerDiscount``), else 0
-Total Discount           ``TotalDiscount``     (original unit price - ``PriceExcl``) x Quantity; the
-                                               original price is OrderLine.OriginalPrice (made excl. VAT
-                                               like the price), else undone from ``Discount``; 0 when
-                                               neither is known
-Item Code                ``ItemCode``          Item.Code (StyleMan's item code: items come from StyleMan)
-Quantity                 ``Quantity``          OrderLine.Quantity, as is
-Quantity Delivered       ``QuantityDelivered``  OrderLine.QuantityDelivered, 0 when unknown
-VAT Percentage           ``VatPercentage``     the line's VAT rate, else the item's, else 0
-Price Excl. VAT          ``PriceExcl``         OrderLine.PriceExclVat; else OrderLine.Price, made excl.
-                                               VAT when the order's prices include VAT
-Price Incl. VAT          ``PriceIncl``         OrderLine.Price when the order's prices include VAT,
-                                               else ``PriceExcl`` x (100 + ``VatPercentage``) / 100
-Default Price            ``DefaultPrice``      Item.SalesPrice (the seed's ``defaultPrice``); null if none
-Line Number              ``LineNumber``        1, 2, 3 ... in order
-Instruction              ``Instruction``       OrderLine.Instruction
-Item Description         ``Description``       OrderLine.Description, else Item.Description
-Delivery Date            ``DeliveryDate``      OrderLine.DeliveryDate; absent when the line has none
-=======================  ====================  =======================================================
-
-Rounding: every amount the connector *computes* is rounded with ``net_round`` (.NET
-``Math.Round(x, 2)``, half to even), because the original connector computes on ``decimal``
-and rounds with ``Math.Round``; the result is sent as a JSON number, not formatted text. That
-covers ``SubTotal``, ``Total``, ``VatTotal``, ``PriceIncl``, ``TotalDiscount`` and a ``PriceExcl``
-derived from a VAT-inclusive price. Amounts taken over from App4Sales (``Quantity``, a stored ``PriceExcl``,
-``Discount``, ``DefaultPrice``) are sent as stored, without trailing zeros.
-
-Dates are ISO 8601 without offset, as Json.NET writes a .NET ``DateTime``
-(``2024-03-15T09:30:00``); a line's delivery date is midnight of that day.
-
-``FilterNonIso88591Characters`` is applied last: free text is transliterated to ISO-8859-1
-(``mapping.text.latin1_text``), an identifier it would change fails the order (``IDENTIFIERS``).
-Totals are the rounded lines summed (``totals``), so SubTotal + VatTotal = Total always.
+Header (``SalesOrder``)
+  Order ID -> ``OrderID``: Order.Guid, required, canonical form
+  Order Number -> ``OrderNumber``: Order.InternalOrderNr
+  Customer GUID / Code -> ``CustomerGUID`` / ``CustomerCode``: Customer.Guid / Customer.Code
+  Created Date -> ``Created``: the moment the order is mapped
+  Order Date -> ``OrderDate``: Order.OrderDate
+  Is Open -> ``IsOpen``: always ``true``
+  Notes, Description 1-3, Reference -> ``Notes``, ``Description1``..``3``, ``Reference``
+  Subtotal / VAT Total / Total -> ``SubTotal`` / ``VatTotal`` / ``Total``: rounded lines + freight
+  Your Reference, Signature, Delivery Method Code -> same-named Order fields
+  Username / Warehouse -> ``Username`` / ``Warehouse``: SalesRep.UserName / .Warehouse, else null
+  Order Type -> ``OrderType``: Order.OrderType, else setting ``OrderType``; absent when neither
+  Delivery Address (ID) -> ``DeliveryAddress`` / ``DeliveryAddressID``: Order.AlternateAddress
+    unless ``DontSendAlternativeAddressOnOrder``; the ID only when a valid GUID
+Lines (``RestJsonSalesEntryLine``)
+  Line ID -> ``ID``: a new GUID each time the order is mapped
+  Customer GUID -> ``CustomerGUID``: the header's
+  Discount -> ``Discount``: OrderLine.DiscountPercentage, else the customer's default, else 0
+  Total Discount -> ``TotalDiscount``: (original unit price - ``PriceExcl``) x Quantity
+  Item Code -> ``ItemCode``: Item.Code
+  Quantity / Quantity Delivered -> ``Quantity`` / ``QuantityDelivered`` (0 when unknown)
+  VAT Percentage -> ``VatPercentage``: the line's rate, else the item's, else 0
+  Price Excl. / Incl. VAT -> ``PriceExcl`` / ``PriceIncl``
+  Default Price -> ``DefaultPrice``: Item.SalesPrice, null if none
+  Line Number -> ``LineNumber``: 1, 2, 3 ...
+  Instruction / Item Description -> ``Instruction`` / ``Description`` (else Item.Description)
+  Delivery Date -> ``DeliveryDate``: absent when the line has none
 """
 
 from __future__ import annotations
@@ -171,12 +123,7 @@ def line_amounts(order: Order, line: OrderLine) -> tuple[Decimal, Decimal]:
 
 
 def request_body(sales_order: dict[str, Any], settings: StyleManSettings) -> Any:
-    """What is POSTed: the SalesOrder itself, or wrapped in BaseResponse / BaseResponse2.
-
-    ``UseResultsTagForRequest``: ``{"Results": [{"Results": [salesOrder]}]}`` -- the outer
-    object is a BaseResponse whose ``Results`` hold one BaseResponse2, whose ``Results`` hold
-    the order.
-    """
+    """What is POSTed: the SalesOrder, or wrapped twice in ``Results`` (``UseResultsTagForRequest``)."""
     if settings.UseResultsTagForRequest:
         return {"Results": [{"Results": [sales_order]}]}
     return sales_order
@@ -190,11 +137,7 @@ def order_guid(order: Order) -> str:
 
 
 def guid(value: str | None, field: str, *, required: bool = False) -> str | None:
-    """A GUID in its canonical form (.NET ``Guid.ToString()``); ``None`` when absent or invalid.
-
-    A required GUID that is absent or malformed fails the order; an optional one that is
-    malformed is left out, as the seed says for the delivery address id.
-    """
+    """A GUID in canonical form; a bad required one fails the order, a bad optional one is ``None``."""
     text = (value or "").strip()
     try:
         return str(uuid.UUID(text))
@@ -268,11 +211,7 @@ def price_excl_vat(order: Order, line: OrderLine, number: int) -> Decimal:
 
 
 def total_discount(order: Order, line: OrderLine, price_excl: Decimal, discount: Decimal) -> Decimal:
-    """What the discount takes off the line's original value, excl. VAT, for the whole quantity.
-
-    App4Sales enters the original price like the price (incl. VAT when the order's prices
-    include VAT), so it is brought to the excl. basis of ``PriceExcl`` first.
-    """
+    """What the discount takes off the line's original value, excl. VAT, for the whole quantity."""
     if line.original_price is not None:
         original = line.original_price
         if order.prices_include_vat:
@@ -295,8 +234,7 @@ IDENTIFIERS = {
 
 
 def latin1_payload(value: Any, where: str = "") -> Any:
-    """``FilterNonIso88591Characters``: free text transliterated to ISO-8859-1 (``mapping.text.latin1_text``);
-    an identifier the filter would change fails the order naming its field."""
+    """``FilterNonIso88591Characters``: transliterate free text; an identifier it would change fails."""
     if isinstance(value, dict):
         filtered = {}
         for key, item in value.items():

@@ -1,25 +1,6 @@
-"""StyleMan connector settings: the seed's four switches, plus the API version and order type.
+"""StyleMan connector settings: the seed's four switches, plus ``ApiVersion`` and ``OrderType``.
 
-=====================================  =======  ===============================================
-Setting                                Default  Effect
-=====================================  =======  ===============================================
-``ValidateOrderBeforeSending``         false    look the order up by ``OrderID`` first; when
-                                                StyleMan has it, write its number back and send
-                                                nothing
-``UseResultsTagForRequest``            false    POST ``{"Results": [{"Results": [order]}]}``
-                                                (BaseResponse / BaseResponse2) instead of the
-                                                bare SalesOrder
-``DontSendAlternativeAddressOnOrder``  false    leave ``DeliveryAddress`` / ``DeliveryAddressID``
-                                                out even when the order has one
-``FilterNonIso88591Characters``        false    remove every character outside ISO-8859-1 from
-                                                every text field before sending
-``ApiVersion``                         ``v1``   the ``{Version}`` of ``{base}/api/{Version}/Orders``
-``OrderType``                          (none)   the order type configured for this administration;
-                                                sent as ``OrderType`` only when set
-=====================================  =======  ===============================================
-
-The seed's base URL and credentials (client id / secret, basic, none) are the administration's
-Airflow connection, never settings: see ``connectors/styleman/auth.py``.
+Effects: docs/styleman.md. Base URL and credentials are the Airflow connection (``auth.py``).
 """
 
 from __future__ import annotations
