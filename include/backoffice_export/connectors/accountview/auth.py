@@ -1,29 +1,8 @@
 """OAuth2 for one AccountView chunk session: a refresh token in, a bearer token out.
 
-AccountView's API takes ``Authorization: Bearer <access token>`` and ``x-company: <company
-id>`` on every call; access tokens come from ``POST /api/v3/token`` (``grant_type=
-refresh_token``). The administration's Airflow connection holds everything
-(``docs/accountview.md``):
-
-=========================  ================================================================
-connection field           meaning
-=========================  ================================================================
-host / schema / port       the API's address (``www.accountview.net``, ``https``)
-login / password           OAuth2 client id and client secret
-extra ``refresh_token``    the refresh token the AccountView authorisation gave (a secret:
-                           its name contains "token", so Airflow masks it in logs; taken
-                           off the session, so it never travels as a header)
-extra ``x-company``        the AccountView company id; HttpHook sends every extra it does not
-                           know as a header, which is exactly what this one must be
-extra ``timeout``          seconds, or ``[connect, read]`` (default 10 / 30)
-=========================  ================================================================
-
-The access token lives in memory for one chunk session only: it is registered with Airflow's
-secrets masker, never logged, stored, recorded or put in an error message. A 401 on a data
-call (expired token) fetches one new token and repeats the call once. AccountView refusing the
-client or the refresh token concerns every order alike, so it raises ``ConnectionLost``: the
-chunk is handed back and the task fails (and alerts) until the connection is fixed; the orders
-stay retryable.
+The administration's Airflow connection holds client, refresh token and ``x-company``
+(docs/accountview.md). The access token lives in memory for one chunk only and is masked; a
+refused client or refresh token raises ``ConnectionLost``, as it concerns every order alike.
 """
 
 from __future__ import annotations

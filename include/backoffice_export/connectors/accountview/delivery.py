@@ -1,39 +1,10 @@
 """AccountView delivery: the order in batches, exactly once, resumable where it stopped.
 
-The seed splits a large order by ``OrderLinesBatchCount``: the first request (``POST``) creates
-the order with its header, the PDF and the first lines, and AccountView answers the order's
-number (``ORD_NR``); every later request (``PUT``) names that number and adds the next lines.
-When the first request brings no number, nothing more is sent (the seed's generic error).
-The number is written back on the order as soon as the first batch is in.
-
-Exactly once, per order, with the progress kept in ``export_state.progress`` (committed before
-and after every request):
-
-- ``order_nr`` and ``batches``: how many batches AccountView accepted. A retry after a failure
-  in batch *k* (this run, Airflow's retry or a later run) resumes at batch *k*: the lines of
-  the batches before it are never sent again. The order is cut the same way on every attempt
-  (``batch_size``, ``lines`` are kept); an order whose line count changed after part of it
-  reached AccountView is refused with a message instead of being guessed at.
-- ``key``: a random key drawn for this order when its first batch is made (a UUID, so unique
-  across every administration and database that shares the AccountView company), written on
-  the order's last ``comment2`` line as ``App4Sales key <key>``. ``ord_date`` is the moment the
-  first batch was made, nothing more: orders may share it.
-- ``in_flight``: the batch sent and not yet confirmed. When its reply was lost (connection cut,
-  timeout, 5xx after storing) AccountView is asked before anything is sent again: for the first
-  batch, this customer's sales orders whose ``comment2`` contains the key, and the one found must
-  hold the first batch's lines (items, quantities, prices), else the order fails for review;
-  for a later batch, the lines order ``ORD_NR`` holds. What arrived is taken as accepted; only
-  what did not is sent.
-- ``complete``: every batch is in. If the task died before the runner stored ``sent``, the next
-  attempt returns the same number without sending; a deliberate resend (``resend_orders``, a
-  re-export) of an order already stored as sent under that number starts a new order.
-
-Transient failures (connection refused or cut, timeouts, HTTP 5xx / 429) are retried with
-backoff inside the send (``create_once``: three attempts, looking before each repeat); when
-AccountView stays away the order is left for a retry and the rest of the chunk is handed back
-(``ConnectionLost``). A refusal (HTTP 4xx) stores AccountView's ``ErrorMessage`` on the order;
-it is not retried, the order's data must change. When the order a later batch continues is gone
-from AccountView, the order fails saying so; a resend (``resend_orders``) starts it over.
+The first request (``POST``) creates the order and returns its ``ORD_NR``; later ones (``PUT``)
+add the next ``OrderLinesBatchCount`` lines. Progress (batches accepted, the order's key in
+``comment2``, the batch in flight) is committed on ``export_state.progress`` around every request,
+so a retry resumes at the failed batch and looks up a lost reply instead of sending twice.
+docs/accountview.md says how and why.
 """
 
 from __future__ import annotations
@@ -89,8 +60,7 @@ class Progress:
     complete: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        """The stored form. Every field is a plain value, so a shallow copy does
-        (``dataclasses.asdict`` deep-copies each one, at a cost per order that showed)."""
+        """The stored form (every field is a plain value, so a shallow copy does)."""
         return dict(vars(self))
 
     @classmethod
@@ -109,8 +79,7 @@ class FirstRequest:
 
 @dataclass(frozen=True)
 class BuiltOrder:
-    """The order's tables and what delivery needs besides: its stored progress, batch 1's
-    request for a fresh order, and what a look-up of an earlier attempt filters on."""
+    """The order's tables, its stored progress and, for a fresh order, batch 1's request."""
 
     tables: mapping.OrderTables
     line_count: int
@@ -136,9 +105,7 @@ class AccountViewSession(BuildThenDeliver):
         return built
 
     def _built(self, order: Order, stored: dict[str, Any] | None) -> BuiltOrder:
-        """The order's tables; for a fresh order (no stored progress) also its first request,
-        which the caller marks in flight before the runner can send it, so from then on a
-        crash makes the retry look before it posts."""
+        """The order's tables; for a fresh order also its first request, marked in flight by the caller."""
         tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
         customer = mapping.customer_code(order)
         kept = (tables, len(tables.lines.rows))
@@ -223,8 +190,7 @@ class AccountViewSession(BuildThenDeliver):
         return self._first_accepted(order, prepared.progress, number, total)
 
     def _first_request(self, tables: mapping.OrderTables, size: int, *, key: str | None = None) -> FirstRequest:
-        """Stamp the order with now and its key (a new one unless an earlier attempt's is given) and
-        make its POST's body, with the progress that marks it in flight."""
+        """Batch 1's POST body stamped with now and the order's key, and the in-flight progress."""
         stamp = self.clock().replace(microsecond=0)
         stamp_text = envelope.datetime_value(stamp)
         key = key or uuid.uuid4().hex
@@ -252,10 +218,7 @@ class AccountViewSession(BuildThenDeliver):
         return number
 
     def _find_order(self, built: BuiltOrder, key: str, size: int) -> str | None:
-        """The number of the order an earlier POST of this order created, or ``None`` when none did.
-
-        Found by the order's key; the order found must also hold the first batch's lines, else
-        nothing is assumed and the order fails for review."""
+        """The number of the order an earlier POST created (found by key, proven by batch 1's lines), or ``None``."""
         filters = [("rpl_inv", envelope.FieldType.TEXT, built.customer_code),
                    (KEY_FIELD, envelope.FieldType.MEMO, key)]
         reply = self._request("GET", params=envelope.lookup_params(filters, operator="Contains"))

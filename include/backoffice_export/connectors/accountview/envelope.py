@@ -1,24 +1,8 @@
 """AccountView's business-object envelope for sales orders (``SO1``), in one place.
 
-The AccountView API takes a business object as a table *definition* (field names with their
-FieldType) and *data* rows whose values are positional, in the order of the definition's
-fields (``shared/notes/erp-wire-formats.md``)::
-
-    {"BookDate": "2024-03-15T09:30:00", "BusinessObject": "SO1",
-     "Table": {"Definition": {"Name": "SO_HDR", "Fields": [{"Name": "RowId", "FieldType": "C"}, ...]},
-               "DetailDefinitions": [{"Name": "SO_LINE", "Fields": [...]}]},
-     "TableData": {"Data": {"Rows": [{"Values": ["000001", ...]}]},
-                   "DetailData": [{"Rows": [{"Values": ["000001", "000001", ...]}]}]}}
-
-``POST /api/v3/accountviewdata`` inserts (the first batch: header and its lines), ``PUT`` the
-same path updates: later batches name the order by its key ``ORD_NR`` and carry only further
-``SO_LINE`` rows. ``GET`` with ``FilterControlSource<n>`` / ``FilterOperator<n>`` /
-``FilterValueType<n>`` / ``FilterValue<n>`` reads orders back. Replies are objects keyed by
-table name (``{"SO_HDR": [{"ORD_NR": ...}], "SO_LINE": [...]}``); errors are
-``{"ErrorType": "AccountViewError", "ErrorNumbers": null, "ErrorMessage": "..."}``.
-
-Every row is checked against its definition before it leaves: a value whose JSON type does not
-fit its FieldType is a bug here, not an ERP refusal to find out about later.
+A table *definition* (field names with their FieldType) and positional *data* rows; every row is
+checked against its definition before it leaves, so a type mismatch is a bug found here, not an
+ERP refusal. Request and reply shapes: docs/formats/accountview.md.
 """
 
 from __future__ import annotations

@@ -1,96 +1,34 @@
 """Order -> AccountView ``SO1`` tables (``SO_HDR`` header, ``SO_LINE`` lines). Pure: no I/O.
 
-Seed: ``shared/seeds/004_2a4998d564d7fd24.txt``. The seed's table lost most "Logic/Notes"
-cells after "Mapped from"; where it did, the source below is the App4Sales field the seed row
-names (``docs/order-database.md``) and the choice is marked *(chosen)*.
+Seed row -> field (FieldType); choices where the seed lost a cell, the unit price and rounding
+rules: docs/formats/accountview.md.
 
-Order header (``SO_HDR``, one row):
-
-=========================  ===============================  ===========================================
-Seed row                   Field (FieldType)                From
-=========================  ===============================  ===========================================
-App4Sales Internal ID      ``RowId`` (C)                    ``"000001"``
-Customer Code              ``rpl_inv``, ``rpl_del`` (C)     Customer.Code (an order without customer fails)
-Employee Number            ``emp_nr`` (C)                   setting FixedEmployeeCode, else the sales
-                                                            rep's UserName; left out when neither is set
-Order Date                 ``ord_date`` (T)                 the moment of sending (``now``), Dutch time
-                                                            (Europe/Amsterdam) *(chosen: AccountView is a
-                                                            Dutch ERP that shows local time)*
-Delivery Date              ``del_date`` (D)                 Order.DeliveryDate; left out when empty
-Your Reference / Comment 1 ``comment1`` (C)                 Order.YourReference, else ``App4Sales Order``
-Order Notes / Comment 2    ``comment2`` (M)                 setting OrderNoteLabel, a space, Order.Notes;
-                                                            left out when the order has no notes
-Internal Reference / C. 3  ``comment3`` (C)                 Order.Reference, when MapOrderReferenceTo-
-                                                            CustomField is empty and the order has one
-Alternate Delivery Address ``address1``, ``post_code``,     AlternateAddress.Address1 / PostalCode / City
-                           ``city``, ``cnt_code`` (C)       / CountryIso2, only when the order has one
-Selection Code             ``ord_expn`` (C)                 setting SelectionCodeForOrders, when set
-Order Type (Kubussports)   ``ORDER_TYPE`` (L)               ``true`` when the application is kubussports
-                                                            and Order.OrderType is preorder, ps or Presale
-                                                            (any case); left out otherwise
-Dropshipment (Kubussports) ``X11_CHK_DS`` (L)               ``true`` when kubussports and
-                                                            Order.IsDropshipment; left out otherwise
-Consumer Name (Kubussp.)   ``ACCT_NAME`` (C)                Order.ConsumerName, when kubussports, a
-                                                            dropshipment and the name is filled
-Shipping Method            ``SHIP_MTH`` (C)                 Order.DeliveryMethodCode, when set *(chosen:
-                                                            the seed's source cell is lost)*
-Order Reference to Custom  the field named by the setting   Order.Reference (instead of ``comment3``),
-Field                      MapOrderReferenceToCustomField   when the order has one
-                           (C)
-Order PDF                  ``link_file`` (C), ``doc_desc``  the order's first attachment of kind
-                           (C), ``file_data`` (M)           ``order_pdf``: file name made safe (never a
-                                                            path), description (else the file name), the
-                                                            bytes in base64; a file that does not parse
-                                                            as a PDF with a page fails the order
-=========================  ===============================  ===========================================
-
-Order lines (``SO_LINE``, one row per App4Sales line, in order):
-
-=========================  ===============================  ===========================================
-Seed row                   Field (FieldType)                From
-=========================  ===============================  ===========================================
-App4Sales Internal Line ID ``RowId`` (C)                    position in the order: ``000001``, ``000002``
-                                                            ... (numbering goes on across batches)
-Header ID                  ``HeaderId`` (C)                 ``"000001"``
-Item Code                  ``art_code`` (C)                 Item.Code (not blank); with UseSbaItems the item's
-                                                            ExtraData ``SbaItemCode`` (required then)
-Quantity                   ``ord_qtyu`` (UnitModule) or     OrderLine.Quantity, exact (must be positive)
-                           ``ord_qty`` (N)
-Size (SBA Items)           ``size`` (C)                     the item's ExtraData ``Size`` (empty when it has
-                                                            none); only with UseSbaItems
-Discount Percentage        ``disc_pct`` (N)                 OrderLine.DiscountPercentage (0 when empty);
-                                                            not sent with DontSendDiscountToBackoffice
-Unit Price                 ``art_px`` (N)                   the calculated unit price, below; not sent
-                                                            with DontSendPriceToBackoffice
-Item Description with      ``art_desc1`` (C)                Item.Description (else the line's own
-Instruction                                                 description), a space, OrderLine.Instruction;
-                                                            only with AddOrderLineInstructionToItemDescription
-=========================  ===============================  ===========================================
-
-The calculated unit price (``art_px``), excluding VAT like every AccountView sales price
-*(chosen)*: App4Sales' net unit price is ``unit_price_excl_vat`` (the line's price without VAT,
-discount included).
-
-- A line with a discount (DiscountPercentage filled, not 0): the price *before* discount, so that
-  AccountView's ``disc_pct`` brings it back to App4Sales' net price. The line's OriginalPrice (list
-  price) when it gives the net price to the cent; else reversed from the net price:
-  net / (1 - discount / 100), rounded to 2 decimals (a reversal cannot be exact: 0.125 at 25 % is
-  0.1666...). A 100 % discount cannot be reversed: the list price is used, and the order fails
-  when it has none. With DontSendDiscountToBackoffice the discount does not travel, so the net
-  price (discount included) does, and AccountView's total equals App4Sales'.
-- A line without discount *(chosen: the seed's cell is lost)*: App4Sales' own price. With
-  UsePriceFromApp off (the default) a known list price that differs from it fails the order
-  (OrderLine.Price), instead of silently replacing App4Sales' price; switching UsePriceFromApp on
-  sends App4Sales' price.
-
-Rounding: amounts taken as stored (quantities, discount, a price given without VAT) go out
-exactly as stored. An amount this connector *calculates* (VAT taken off a price that includes
-it, a price before discount) is rounded to 2 decimals with ``net_round`` (.NET ``Math.Round``,
-half to even), as the .NET original rounds calculated prices; AccountView takes JSON numbers,
-not formatted text.
-
-Definitions are per table, so a field is either in every row of a batch or in none; values
-are checked against their FieldType (``envelope.Table``).
+Header (``SO_HDR``)
+  App4Sales Internal ID -> ``RowId`` (C): ``"000001"``
+  Customer Code -> ``rpl_inv``, ``rpl_del`` (C): Customer.Code
+  Employee Number -> ``emp_nr`` (C): setting FixedEmployeeCode, else SalesRep.UserName
+  Order Date -> ``ord_date`` (T): the moment of sending, Europe/Amsterdam time
+  Delivery Date -> ``del_date`` (D): Order.DeliveryDate
+  Your Reference -> ``comment1`` (C): Order.YourReference, else ``App4Sales Order``
+  Order Notes -> ``comment2`` (M): setting OrderNoteLabel, a space, Order.Notes
+  Internal Reference -> ``comment3`` (C): Order.Reference, unless MapOrderReferenceToCustomField
+  Alternate Delivery Address -> ``address1``, ``post_code``, ``city``, ``cnt_code`` (C)
+  Selection Code -> ``ord_expn`` (C): setting SelectionCodeForOrders
+  Order Type (Kubussports) -> ``ORDER_TYPE`` (L): preorder / ps / Presale orders
+  Dropshipment (Kubussports) -> ``X11_CHK_DS`` (L): Order.IsDropshipment
+  Consumer Name (Kubussports) -> ``ACCT_NAME`` (C): Order.ConsumerName of a dropshipment
+  Shipping Method -> ``SHIP_MTH`` (C): Order.DeliveryMethodCode
+  Order Reference to Custom Field -> the field named by MapOrderReferenceToCustomField (C)
+  Order PDF -> ``link_file`` (C), ``doc_desc`` (C), ``file_data`` (M): first ``order_pdf`` attachment
+Lines (``SO_LINE``)
+  App4Sales Internal Line ID -> ``RowId`` (C): ``000001``, ``000002`` ... across batches
+  Header ID -> ``HeaderId`` (C): ``"000001"``
+  Item Code -> ``art_code`` (C): Item.Code, or ExtraData ``SbaItemCode`` with UseSbaItems
+  Quantity -> ``ord_qtyu`` (UnitModule) or ``ord_qty`` (N): OrderLine.Quantity, positive
+  Size (SBA Items) -> ``size`` (C): ExtraData ``Size``, with UseSbaItems
+  Discount Percentage -> ``disc_pct`` (N): unless DontSendDiscountToBackoffice
+  Unit Price -> ``art_px`` (N): the price before discount, excl. VAT; unless DontSendPriceToBackoffice
+  Item Description with Instruction -> ``art_desc1`` (C): with AddOrderLineInstructionToItemDescription
 """
 
 from __future__ import annotations
@@ -247,8 +185,7 @@ def _pdf_fields(pdf: Attachment) -> list[tuple[Field, Any]]:
 
 
 def check_pdf(content: bytes, name: str) -> None:
-    """Refuse an order PDF that does not parse as a PDF with at least one page (pypdf, as a reader
-    would open it), so AccountView never stores a damaged attachment."""
+    """Refuse an order PDF pypdf cannot read or that has no page: AccountView must not store it."""
     import io
 
     import pypdf
@@ -328,7 +265,7 @@ def item_description(line: OrderLine) -> str:
 
 
 def unit_price(order: Order, line: OrderLine, settings: AccountViewSettings, where: str) -> Decimal:
-    """``art_px``: see the module docstring for the rules and their rounding."""
+    """``art_px``: the price before discount, excl. VAT (rules: docs/formats/accountview.md)."""
     discount = line.discount_percentage
     list_price = _list_price(order, line)
     if discount is not None and discount != 0 and not settings.DontSendDiscountToBackoffice:

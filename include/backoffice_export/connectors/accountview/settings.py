@@ -1,36 +1,6 @@
-"""Visma AccountView connector settings, named as in the seed (with its UI labels).
+"""Visma AccountView connector settings, named as in the seed; effects: docs/accountview.md.
 
-===========================================  =======  ==============================================
-Setting (label)                              Default  Effect
-===========================================  =======  ==============================================
-``OrderLinesBatchCount`` ("Number of         0        at most this many lines per request; the first
-orderlines per request")                              request creates the order, later ones add lines
-                                                      to it. 0 or empty: every line in one request
-``FixedEmployeeCode`` ("Fixed value on       (none)   ``emp_nr`` of every order; empty: the sales
-orders as employee code")                             rep's App4Sales user name
-``OrderNoteLabel`` ("Label for order note")  (none)   put before the order notes in ``comment2``
-``MapOrderReferenceToCustomField`` ("Map     (none)   the AccountView field (e.g. ``X11_A4S_REF``) that
-order reference to custom field (leave                gets the order reference; empty: ``comment3``
-empty to use comment3/INTERNAL_NOTE)")
-``SelectionCodeForOrders`` ("Selection       (none)   ``ord_expn`` of every order, when set
-code for orders")
-``UnitModule`` ("Unit module active")        false    quantities go in ``ord_qtyu`` instead of
-                                                      ``ord_qty``
-``UseSbaItems`` ("Use SBA table from         false    ``art_code`` and ``size`` from the item's
-Accountview to retrieve the matrix items")            ``SbaItemCode`` and ``Size`` extra data
-``DontSendDiscountToBackoffice``             false    no ``disc_pct``; the line price carries the
-("Don't send discount to AccountView")                discount instead
-``DontSendPriceToBackoffice`` ("Don't send   false    no ``art_px``: AccountView prices the lines
-price to AccountView")
-``AddOrderLineInstructionToItemDescription`` false    ``art_desc1`` = item description + the line's
-("Add orderline instruction to item                   instruction
-description")
-``UsePriceFromApp`` ("Use price from app     false    a line without discount gets App4Sales' own
-when discount isn't filled")                          price instead of the item's list price
-===========================================  =======  ==============================================
-
-The API address, OAuth2 client, refresh token and company are the administration's Airflow
-connection (``docs/accountview.md``), never settings.
+The API address, OAuth2 client, refresh token and company are the Airflow connection, never settings.
 """
 
 from __future__ import annotations
