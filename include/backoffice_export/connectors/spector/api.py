@@ -1,40 +1,7 @@
 """The Spector v2 order API as this project speaks it: paths, credentials, replies, result codes.
 
-Public material fixes only v1 (``putInfo.asp?action=newOrderSubmit``, an XML ``<result>1</result>``
-meaning success) and that v2 is JSON with an SBM id, an API user id and key, and an
-integration key. The v2 path and reply shape are not public, so they are chosen here, kept in
-this one module, and described in ``docs/spector.md``; the loopback emulator
-(``erp_sandbox/spector_api.py``) implements exactly this contract.
-
-Requests
-    ``POST {base}/api/v2/orders`` with the order as JSON (``mapping.build_order``).
-    ``GET  {base}/api/v2/orders?externalOrderNo=<key>`` looks an order up by our key
-    (``mapping.external_order_no``: administration code, ``/``, App4Sales order number).
-    ``GET  {base}/api/v2/orders/<orderNo>`` reads one order back, to prove it is ours.
-
-Authentication (every request)
-    HTTP Basic: connection ``login`` = API user id, ``password`` = API key.
-    Header ``X-SBM-Id``: the SBM (company) id, from the connection extra ``sbm_id`` (not a
-    secret; consumed, so ``HttpHook`` does not also send it as a header of its own name).
-    Header ``X-Integration-Token``: the integration key, a connection extra of that exact
-    name that ``HttpHook`` sends as a header. Its name contains "token", so Airflow masks its
-    value in logs like a password.
-
-Replies (JSON, HTTP 200 unless noted)
-    ``{"result": 1, "message": "Order created", "orderNo": "100001"}`` after a POST;
-    ``{"result": 1, "message": "...", "orders": [{"orderNo": ..., "externalOrderNo": ...}]}``
-    after a look-up (an empty list when there is none);
-    ``{"result": 1, "message": "...", "order": {"externalOrderNo": ..., "customerId": ..., "lines": [...]}}``
-    after reading one order (the order as Spector holds it, in the POST's field names); HTTP 404
-    when there is no such order;
-    HTTP 400 ``{"result": 30, "message": "...", "errors": [{"field": ..., "message": ...}]}``
-    when the order fails validation; HTTP 401 when a credential is wrong.
-
-Result codes (``Result``): 1 is success. Code 2 is *non-fatal* (``NON_FATAL``): the order was
-stored and ``orderNo`` names it, so the connector treats it as success, as the seed's
-``GetResponseResult`` does. Code 10 (``EXISTS``) says an order with our key exists, not that it
-is this one: the connector reads it back and compares before it counts as sent. Every other
-code fails the order with Spector's code and message.
+The v2 path and reply shape are not public, so they are chosen here, in this one module, and
+described in docs/spector.md; the emulator (``erp_sandbox/spector_api.py``) implements the same.
 """
 
 from __future__ import annotations

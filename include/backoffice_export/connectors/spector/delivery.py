@@ -1,30 +1,8 @@
 """Spector delivery: validate, POST the order once, write Spector's order number back.
 
-One ``ApiSession`` (``HttpHook`` underneath, one keep-alive connection) per chunk, built from
-the administration's Airflow connection; the contract (path, credentials, replies, result
-codes) is in ``api.py``. Per order:
-
-1. map (``mapping.build_order``) and validate (``validation.validate``): a bad order fails on
-   its own with the App4Sales field to fix, nothing is sent for it;
-2. ``create_once``: POST; on a transient failure (connection refused, timeout, reply lost,
-   5xx) wait with backoff, look the order up by ``externalOrderNo`` (our key: administration
-   code and App4Sales number, ``mapping.external_order_no``) and POST again only when Spector
-   answered that it does not have it. An order claimed before (``export_attempts > 1``) is
-   looked up before its first POST too, since an earlier run may have created it;
-3. result 1 or the non-fatal code 2: Spector's number is written back to the order, in the
-   same transaction as its sent state (``Sent.write_back_order_nr``). Result 10 ("exists")
-   and a look-up hit count only once the order Spector holds is read back and proven to be
-   this one (``prove``: customer and lines); otherwise the order fails for review. Any other
-   code fails the order for good with Spector's code and message (the seed's
-   ``GetResponseResult``); resending it would not help until the data is fixed.
-
-Failures that are not about one order end the chunk (``ConnectionLost``): refused credentials
-(HTTP 401/403), an unknown endpoint (404), a Spector still unreachable after the attempts, a
-look-up answered with an error. The order in flight stays retryable, the rest is handed back unsent, and Airflow's
-retry (or the next run) sends them once the cause is gone, looking each up first.
-
-Secrets: login, password and the integration token travel only in headers; error texts carry
-the URL without credentials and Spector's own message, never a request header.
+A POST that may repeat an earlier one is preceded by a look-up by ``externalOrderNo``, and a
+hit (or result 10, "exists") counts only once the order read back is proven to be this one.
+Failures that concern the whole chunk raise ``ConnectionLost``. Details: docs/spector.md.
 """
 
 from __future__ import annotations
@@ -130,12 +108,7 @@ class SpectorSession(BuildThenDeliver):
         raise self._for_review(built, numbers[0], why[numbers[0]] or "")
 
     def prove(self, order_no: str, built: SpectorRequest) -> str:
-        """``order_no`` when Spector's order ``order_no`` is this order (customer, lines); else fail for review.
-
-        Spector matched it by our key only. Taking it without comparing would store another
-        order's number on this one and never send it, so any difference, or an order that
-        cannot be read back, leaves the order failed for a person to check.
-        """
+        """``order_no`` when Spector's order ``order_no`` is this order (customer, lines); else fail for review."""
         why = self.why_not_this_order(order_no, built)
         if why is not None:
             raise self._for_review(built, order_no, why)

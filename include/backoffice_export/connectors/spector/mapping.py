@@ -1,74 +1,28 @@
 """Order -> Spector order JSON (the seed's ``ConvertToNewOrder``). Pure: no database, no network.
 
-The seed's table lost its "Source Field" cells; JSON names are the App4Sales DTO's
-(``SpecterOrderPost`` / ``SpecterOrderLinePost``) where the seed or the issue gives them, else
-the v1 API's names in camelCase (``shared/notes/erp-wire-formats.md``). ``externalOrderNo`` is
-not in the seed (its Known Limitations say the original left it empty); it carries this
-project's key for the order (``external_order_no``), so that a retry can look the order up
-instead of creating it twice, and Spector's own duplicate check (result 10) works for us.
+Seed row -> JSON field; prices, discount and rounding: docs/formats/spector.md.
 
-Order header:
-
-========================  ==========================  ==============================================
-Seed row                  JSON field                  From (App4Sales)
-========================  ==========================  ==============================================
-(exactly-once key)        ``externalOrderNo``         Administration.Code + "/" +
-                                                      Order.InternalOrderNr (max 50)
-Customer ID               ``customerId``              Order.Customer.Code (required)
-Order Date                ``orderDate`` yyyy-MM-dd    Order.OrderDate; today when the setting
-                                                      SetOrderDateAsDeliveryDate is on
-Customer Reference        ``customerReference``       Order.YourReference (max 70)
-Customer Order Reference  ``customerOrderReference``  Order.Reference (max 50)
-Currency                  ``currency``                the customer's price list currency, else the
-                                                      administration's (its default price list);
-                                                      neither: the order fails
-Delivery Date             ``deliveryDate`` yyyy-MM-dd Order.OrderDate, as the seed says; left out
-                                                      when SetOrderDateAsDeliveryDate is on
-Internal Comment          ``internalComment``         Customer.ExtraData + newline + Order.Notes
-External Delivery Method  ``externalDeliveryMethod``  Customer.DeliveryMethod (max 100)
-Published Comment         ``publishedComment``        setting PublishedCommentOnOrder
-Requirements              ``requirements``            setting RequirementsOnOrder
-Stock Site ID             ``stockSiteId``             setting StockSiteID, only when a valid integer
-Our Reference User ID     ``ourReferenceUserId``      Order.SalesRep.UserId (integer)
-========================  ==========================  ==============================================
-
-Order lines (``lines``):
-
-========================  ==========================  ==============================================
-Seed row                  JSON field                  From (App4Sales)
-========================  ==========================  ==============================================
-Line Number               ``lineNumber``              1, 2, 3 ... by position
-Article Number            ``articleNumber``           Item.Code (required, max 50)
-Article Name              ``articleName``             Item.Description (required, max 130)
-Article Comment           ``articleComment``          OrderLine.Instruction (max 200)
-Add Article Comment       ``addArticleComment``       true when there is an article comment
-Price Excl. VAT           ``priceExclVAT``            see "Prices and discount" below (required)
-Number of Items           ``numberOfItems``           OrderLine.Quantity as an integer (required)
-VAT Percentage            ``vatPercentage``           Item.VatPercentage (else the line's) when
-                                                      Customer.VatLiable, else 0 (required); the
-                                                      same rate is taken off a VAT-inclusive price
-Discount                  ``discount``                see below; 0 unless OnlySendDiscount
-========================  ==========================  ==============================================
-
-Prices and discount, and which rounding each uses:
-
-- ``OnlySendDiscount`` off (or on but the line has no discount): ``priceExclVAT`` is the line's
-  unit price excl. VAT (``money.unit_price_excl_vat``) times ``(100 - Order.WebshopDiscountPercentage)
-  / 100``, ``discount`` is 0. Not rounded: the seed rounds nothing here and .NET's ``decimal``
-  keeps the exact product (``12.50`` at 2.5 % -> ``12.1875``).
-- ``OnlySendDiscount`` on and a discount present: ``priceExclVAT`` is Item.SalesPrice (the price
-  before any discount; the line's OriginalPrice when the item has none, without its VAT when the
-  order's prices include VAT), ``discount`` is the
-  line's discount percentage (OrderLine.DiscountPercentage, else derived from OriginalPrice and
-  Price) plus the webshop discount percentage, rounded to 4 decimals with ``net_round``:
-  the seed's "rounded to 4 decimal places" is ``Math.Round(x, 4)``, half to even.
-- ``numberOfItems``: "converted to an integer" is .NET ``Convert.ToInt32(decimal)``, which
-  rounds half to even: ``money.whole_quantity`` (2.5 -> 2, 3.5 -> 4). A line that rounds to
-  0 items is refused rather than sent empty.
-
-Amounts are ``Decimal`` and go out as exact JSON numbers (``mapping.exact_json``). Optional
-fields without a value are left out. No charges, surcharges or attachments: the seed's
-connector sends none.
+Header
+  (exactly-once key, not a seed row) -> ``externalOrderNo``: Administration.Code/Order.InternalOrderNr
+  Customer ID -> ``customerId``: Customer.Code
+  Order Date -> ``orderDate``: Order.OrderDate; today with SetOrderDateAsDeliveryDate
+  Customer Reference -> ``customerReference``: Order.YourReference
+  Customer Order Reference -> ``customerOrderReference``: Order.Reference
+  Currency -> ``currency``: the customer's price list currency, else the administration's
+  Delivery Date -> ``deliveryDate``: Order.OrderDate; absent with SetOrderDateAsDeliveryDate
+  Internal Comment -> ``internalComment``: Customer.ExtraData, a newline, Order.Notes
+  External Delivery Method -> ``externalDeliveryMethod``: Customer.DeliveryMethod
+  Published Comment / Requirements -> ``publishedComment`` / ``requirements``: settings
+  Stock Site ID -> ``stockSiteId``: setting StockSiteID, when a valid integer
+  Our Reference User ID -> ``ourReferenceUserId``: SalesRep.UserId
+Lines (``lines``)
+  Line Number -> ``lineNumber``: 1, 2, 3 ...
+  Article Number / Name -> ``articleNumber`` / ``articleName``: Item.Code / Item.Description
+  Article Comment -> ``articleComment``: OrderLine.Instruction; ``addArticleComment`` when set
+  Price Excl. VAT -> ``priceExclVAT``: the unit price after the webshop discount
+  Number of Items -> ``numberOfItems``: OrderLine.Quantity, half to even to an integer
+  VAT Percentage -> ``vatPercentage``: Item.VatPercentage (else the line's) when VAT-liable, else 0
+  Discount -> ``discount``: 0 unless OnlySendDiscount
 """
 
 from __future__ import annotations
@@ -96,14 +50,7 @@ KEY_SEPARATOR = "/"
 
 
 def external_order_no(order: Order) -> str:
-    """The order's key at Spector: ``<administration code>/<App4Sales order number>``.
-
-    App4Sales numbers are unique per administration only, and several administrations may send
-    to one Spector company, so the number alone would let one administration's order 1001 be
-    taken for another's. Administration codes are unique and never hold the separator
-    (``delivery`` refuses one that does), so the key is unique across everything that can
-    share a company, and still tells a Spector user where the order came from.
-    """
+    """The order's key at Spector, ``<administration code>/<order number>``: unique across a shared company."""
     return f"{order.administration.code}{KEY_SEPARATOR}{order.internal_order_nr}"
 
 
@@ -179,8 +126,7 @@ def vat_percentage(order: Order, line: OrderLine) -> Decimal | None:
 
 
 def conversion_rate(line: OrderLine) -> Decimal:
-    """The VAT rate a VAT-inclusive price loses: the one ``vatPercentage`` names (item first), whatever
-    the customer's liability."""
+    """The VAT rate a VAT-inclusive price loses (item first), whatever the customer's liability."""
     if line.item is not None and line.item.vat_percentage is not None:
         return line.item.vat_percentage
     return line.vat_percentage or Decimal(0)

@@ -1,21 +1,6 @@
-"""Spector connector settings, named as in the seed's "Related Settings & Prerequisites".
+"""Spector connector settings, named as in the seed; effects: docs/spector.md.
 
-===============================  ===============================  =============================================
-Seed setting                     Name here                        Effect
-===============================  ===============================  =============================================
-Set Order Date As Delivery Date  ``SetOrderDateAsDeliveryDate``   today as ``orderDate``, no ``deliveryDate``
-Published Comment On Order       ``PublishedCommentOnOrder``      sent as ``publishedComment``
-Requirements On Order            ``RequirementsOnOrder``          sent as ``requirements``
-Stock Site ID                    ``StockSiteID``                  sent as ``stockSiteId`` when a valid integer
-Only Send Discount               ``OnlySendDiscount``             pre-discount price plus a line ``discount``
-===============================  ===============================  =============================================
-
-Credentials (the API user, its key, the integration token, the SBM company id) are never
-settings: they live in the administration's Airflow connection (see ``delivery.py``).
-
-``StockSiteID`` follows the seed to the letter: a value that is not a valid integer is not
-sent (and the order still goes), as .NET's ``int.TryParse`` would skip it. A warning in the
-task log says so, because a typo there silently sends orders to Spector's default stock site.
+Credentials live in the administration's Airflow connection, never in settings.
 """
 
 from __future__ import annotations

@@ -1,15 +1,7 @@
 """The checks Spector's DTOs declare (``[Required]``, ``[MaxLength]``, types), run before sending.
 
-The seed validates ``SpecterOrderPost`` and ``SpecterOrderLinePost`` before the POST, so an order
-that Spector would refuse never leaves: it fails on its own with an error naming the App4Sales
-field to fix, and the rest of the chunk goes on. The rules are one table per DTO. The loopback
-emulator (``erp_sandbox/spector_api.py``) checks the seed's rules with code of its own, so a
-mistake here shows as an order the emulator refuses.
-
-Types are those of the .NET DTO: text, 32-bit ``int``, ``decimal``, ``bool``, a ``yyyy-MM-dd``
-date, and an ISO 4217 currency code. Text may not hold control characters other than tab and
-newline (``mapping.text.checked_text``). ``[MaxLength]`` counts UTF-16 code units, as .NET's
-``string.Length`` does (an emoji is two). An order is refused with every problem it has, at once.
+An order Spector would refuse never leaves: it fails with every problem at once, naming the
+App4Sales field. ``[MaxLength]`` counts UTF-16 code units, as .NET's ``string.Length`` does.
 """
 
 from __future__ import annotations
