@@ -1,28 +1,8 @@
 """What the three EzXml formats compute alike: numbers, line prices and quantities, totals.
 
-The seed applies the same normalisation to every format, so it is written once here and each
-format module only decides where a value lands.
-
-Rounding (``mapping/money.py``):
-
-- Amounts the seed says are "rounded to 2 decimal places" (totals, VAT, freight including VAT,
-  line prices, VAT percentage, stock) use ``net_round``: .NET ``Math.Round`` on a decimal, half
-  to even, as the original connector computed them.
-- Quantities: the seed first normalises every line quantity to 2 decimals and then "further"
-  rounds it to a whole number, because EzXml has no fractional quantities. Both steps are
-  ``Math.Round`` (half to even), so ``2.505`` becomes ``2.50`` and then ``2``; ``2.5`` becomes ``2``
-  and ``3.5`` becomes ``4``. A line that rounds to zero or less is refused: EzXml would book an
-  empty line and the customer's quantity would be lost without anyone noticing.
-- Unit prices are always sent excluding VAT: ``OrderLine.PriceExclVat`` when App4Sales has it,
-  else ``OrderLine.Price``, with the VAT removed when the order's prices include VAT
-  (``unit_price_excl_vat``). VAT is removed from the unrounded price and the result is rounded
-  once, so the recomputed price is as exact as two decimals allow.
-- A line's amount is its sent price x its whole quantity less its DiscountPercentage, rounded
-  to 2 decimals (``money.line_amount``): what the ERP books for the line.
-- Totals are the sum of the sent lines, never the order's stored totals: excl. VAT is the sum of
-  the line amounts plus the freight excl. VAT (each rounded); VAT is the sum of each line's VAT
-  (amount x rate, rounded) plus the freight's VAT; incl. VAT is the two added. So the header
-  always adds up to the lines the ERP reads, whatever App4Sales stored.
+Amounts are rounded half to even (``net_round``); quantities to 2 decimals then to a whole
+number (EzXml has none fractional), a line below 1 fails; totals are the sum of the sent lines,
+so the header adds up to what the ERP reads. Rules: docs/formats/ezxml.md.
 """
 
 from __future__ import annotations
@@ -47,12 +27,7 @@ ERROR_UNHANDLED = "ERROR_Unhandled"
 
 
 class UnhandledOrderError(OrderDataError):
-    """An order EzXml cannot take, stored under the seed's code with the real reason.
-
-    The seed answers App4Sales ``ERROR_Unhandled`` for every failure and only logs the cause;
-    the code is kept (App4Sales and its users know it) and the field and reason follow it, so
-    the stored error says what to fix: ``ERROR_Unhandled: OrderLine.Price: line 2 has no price``.
-    """
+    """An order EzXml cannot take: the seed's ``ERROR_Unhandled`` code, then the field and reason."""
 
     def __str__(self) -> str:
         return f"{ERROR_UNHANDLED}: {self.field}: {self.message}"
@@ -60,13 +35,7 @@ class UnhandledOrderError(OrderDataError):
 
 @dataclass(frozen=True)
 class OrderNumbers:
-    """The numbers one export of an order carries.
-
-    ``order_nr`` is what the ERP knows the order by: the file name, the number written back to
-    App4Sales. It is the App4Sales internal number when ``UseInternalOrdersAsWebOrderNr`` is on,
-    else ``generated``. ``generated`` is the order type plus the next number of the
-    administration's sequence (``Default17``, ``Inv17``); ``None`` when the format does not need it.
-    """
+    """The numbers one export carries: ``order_nr`` (file name, written back) and ``generated`` (``Default17``)."""
 
     order_nr: str
     generated: str | None = None

@@ -1,80 +1,19 @@
 """Order -> EzXml default XML (``OrderFormat`` empty / ``Default``). Pure: no database, no network.
 
-The seed's tables lost their "Source Field" names; the seed's prose keeps ``Freight_costs``,
-``PaymentmethodId``, ``Payment_id``, ``Paid``, ``OrderType``, ``GivenDiscountAmount``,
-``Color``, ``StyleNumber`` and ``ColorSorting``, and those are used as written. The other names
-are this connector's choice, kept in ``ezxml_default_order.xsd``. Every element is always
-written, in a fixed order, empty (``<X/>``) when App4Sales has no value: one shape for the
-ERP's importer.
+Every element is always written, in a fixed order, empty when App4Sales has no value (one shape
+for the ERP's importer; ``ezxml_default_order.xsd``). Full reference: docs/formats/ezxml.md.
 
-``Order/OrderHeader`` (seed table "Order Header (Default XML Format)", rows in seed order):
+``Order/OrderHeader``: OrderNr (``Default<n>``), WebOrderNr, OrderType (``Default``), OrderDate,
+YourReference, DeliveryDate (latest line date), CustomerCode, CustomerName, CustomerEmail,
+CustomerPhone, ContactPerson, Reference, Notes, ConsumerName, ConsumerEmail, ConsumerPhone,
+DeliveryAddress, DeliveryPostalCode, DeliveryCity, DeliveryState, DeliveryCountry,
+AlternateAddress (``1``/``0``), TotalExclVat, TotalVat, TotalInclVat, Freight_costs (incl. VAT),
+PaymentmethodId (``7``, Mollie, when paid), Payment_id, Paid (``SUCCESS`` when paid).
 
-==  ====================  =====================================================================
-#   Element               From / rule
-==  ====================  =====================================================================
-1   OrderNr               order type ``Default`` + the administration's next sequence number
-2   WebOrderNr            Order.InternalOrderNr when ``UseInternalOrdersAsWebOrderNr``, else OrderNr
-3   OrderType             ``Default`` (hard-coded)
-4   OrderDate             Order.OrderDate, ``yyyy-MM-ddTHH:mm:ss`` (xs:dateTime)
-5   YourReference         Order.YourReference
-6   DeliveryDate          the latest OrderLine.DeliveryDate of the order (``yyyy-MM-dd``)
-7   CustomerCode          Customer.Code
-8   CustomerName          Customer.Name
-9   CustomerEmail         Customer.Email
-10  CustomerPhone         Customer.Phone
-11  ContactPerson         full name of the customer's main contact
-12  Reference             Order.Reference
-13  Notes                 Order.Notes
-14  ConsumerName          Order.ConsumerName, if provided
-15  ConsumerEmail         Order.ConsumerEmail, if provided
-16  ConsumerPhone         Order.ConsumerPhone, if provided
-17  DeliveryAddress       AlternateAddress.Address1
-18  DeliveryPostalCode    AlternateAddress.PostalCode
-19  DeliveryCity          AlternateAddress.City
-20  DeliveryState         AlternateAddress.State
-21  DeliveryCountry       AlternateAddress.CountryIso2
-22  AlternateAddress      ``1`` with an alternate address, else ``0``
-23  TotalExclVat          sum of the LineAmounts + freight excl. VAT (see ``common``)
-24  TotalVat              sum of the lines' VAT + freight VAT (see ``common``)
-25  TotalInclVat          TotalExclVat + TotalVat
-26  Freight_costs         shipping costs incl. VAT, ``net_round`` 2 decimals
-27  PaymentmethodId       ``7`` (Mollie) when Order.IsPaid, else empty
-28  Payment_id            PaymentDetails.PaymentId when Order.IsPaid (required then), else empty
-29  Paid                  ``SUCCESS`` when Order.IsPaid, else empty
-==  ====================  =====================================================================
-
-``Order/OrderLines/OrderLine`` (seed table "Order Lines (Default XML Format)"):
-
-==  ====================  =====================================================================
-#   Element               From / rule
-==  ====================  =====================================================================
-1   LineId                position in the order, from 0
-2   Quantity              OrderLine.Quantity, rounded to a whole number (see ``common``)
-3   ItemDescription       Item.Description
-4   DiscountPercentage    OrderLine.DiscountPercentage, as is
-5   Price                 unit price excl. VAT (OrderLine.PriceExclVat, else Price without its VAT
-                          when the order's prices include VAT), ``net_round`` 2 decimals
-6   UnitPrice             the same calculated price
-7   ListPrice             the same calculated price
-8   LineAmount            Price x Quantity as sent, less DiscountPercentage, ``net_round`` 2 decimals
-9   EAN                   Item.Ean
-10  VatPercentage         the line's VAT rate (else the item's), ``net_round`` 2 decimals
-11  Instruction           OrderLine.Instruction
-12  ItemCode              Item.Code (the variant's own code)
-13  ModelDescription      Item.ModelDescription
-14  Stock                 Item.Stock, ``net_round`` 2 decimals
-15  SalesPrice            the same calculated price
-16  GivenDiscountAmount   ``0`` (hard-coded: seed "Known Limitations")
-17  Color                 Item.MatrixColorDescription, for a matrix child only
-18  StyleNumber           Item.MatrixStyleNumber, for a matrix child only
-19  ColorSorting          Item.MatrixColorSorting, for a matrix child only
-==  ====================  =====================================================================
-
-Why ``net_round`` everywhere here: the seed says "rounded to 2 decimal places", which is .NET
-``Math.Round`` (half to even); no row of this format says "formatted to 0.00".
-Only Mollie is known as a payment method (seed "Known Limitations"): a paid order is always
-``7``. A paid order without a payment id is refused (``PaymentDetails.PaymentId``), since the
-ERP would book a payment it cannot trace.
+``OrderLines/OrderLine``: LineId (from 0), Quantity, ItemDescription, DiscountPercentage, Price,
+UnitPrice, ListPrice (all three the unit price excl. VAT), LineAmount, EAN, VatPercentage,
+Instruction, ItemCode, ModelDescription, Stock, SalesPrice, GivenDiscountAmount (``0``), Color,
+StyleNumber, ColorSorting (the last three for a matrix child only).
 """
 
 from __future__ import annotations

@@ -1,24 +1,9 @@
-"""EzXml delivery: number the order, write its file in the ``OrderFormat``, upload it over FTP(S).
+"""EzXml delivery: number the order, write its file in the ``OrderFormat``, upload it over FTP(S)/SFTP.
 
-One file per order in ``<connection folder>/<FtpOrderExportFolder>`` (default ``export``),
-through ``transport/file_drop.py``: written under a temporary name, then renamed, so the ERP
-never reads half a file. FTP, FTPS (explicit TLS) and SFTP all work; the administration's
-Airflow connection type decides.
-
-File names: ``<order number>.xml`` (default and Reflecta XML) or ``<order number>.csv``, where
-the order number is the one the ERP knows the order by (``Default17`` / ``Inv17``, or App4Sales'
-internal number with ``UseInternalOrdersAsWebOrderNr``). That number is fixed for the order the
-first time it is drawn (``order_number``): a retry after a refused, cut or lost upload, a later
-run, and a re-export of a sent order all write the same name, so the ERP's folder holds one
-file per order and a second attempt replaces the first instead of adding a duplicate order.
-No timestamp or attempt counter is ever part of the name for that reason.
-
-Order of work, per order: a trial render with a stand-in number (bad data fails here, before a
-number is drawn), numbers (reserved before the file is made), file (pure mapping, XSD-checked
-for XML), local copy (``[App4SalesFiles]/ExportedOrders/<App>/``, the record of what
-was handed over), upload, and only then the write-back of the number to ``orders.order_nr``
-(seed "Order Number Update": upon successful transmission), recorded with the sent state.
-The steps up to the local copy are ``build``, the upload is ``deliver``.
+One file per order, ``<order number>.xml`` / ``.csv``, written under a temporary name and
+renamed. The number is fixed the first time it is drawn, so every retry replaces the ERP's
+file instead of adding one. ``build`` checks, numbers, renders and keeps a local copy;
+``deliver`` uploads; the number is written back only after the upload, as the seed says.
 """
 
 from __future__ import annotations

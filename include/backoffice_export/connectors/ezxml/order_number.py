@@ -1,29 +1,9 @@
 """EzXml order numbers: order type + a sequence number that only ever goes up, used once.
 
-The seed numbers an order ``<order type><n>`` (``Default17``, ``Inv17``) from the last number
-saved in the administration's key settings, or sends App4Sales' internal number when
-``UseInternalOrdersAsWebOrderNr`` is on. What this module adds to make that safe:
-
-- **Never twice.** ``n`` comes from ``key_settings.next_value``: one atomic UPDATE ... RETURNING
-  on the key ``EzXml.LastOrderNr``, so two overlapping runs, a retry racing a clear, or a
-  restart in the middle can never draw the same number; it is in the database before it is used.
-- **Always up, also past numbers assigned elsewhere.** The first draw of a session keeps the
-  sequence above the highest ``Default<n>`` / ``Inv<n>`` already on the administration's orders
-  (``orders.order_nr``, e.g. written by the former connector or another system) and reserved on
-  its export state, so a reset or restored key setting cannot hand out a number again.
-- **One number per order, whatever happens to the upload.** The drawn number is reserved on the
-  order's export state (``export_state.reserved_order_nr``) before the file is made. A retry of a
-  failed or lost upload, a later run, or a re-export of a sent order finds it there and uses the
-  SAME number, hence the same file name: the ERP's copy is replaced, never doubled. An order
-  that already carries a number of this form (sent by the former connector) keeps it for the
-  same reason, unless another order holds that number too (then it draws a new one, so no
-  order's file ever replaces another's). The number is written to ``orders.order_nr`` only after
-  a successful upload (``delivery``), as the seed does.
-- **Unique in the folder, not only in the administration.** Each administration has its own
-  sequence, so two administrations sharing one connection and folder would both draw
-  ``Default1``. Every number is held as a file name there (``connectors/file_identity.py``):
-  a draw skips numbers another order holds in the folder or carries, even after the ERP
-  consumed the file.
+``n`` is drawn atomically (``key_settings.next_value``), kept above numbers already on the
+administration's orders, reserved on the order's export state before its file is made (so
+every retry and re-export writes the same file name), and held in the folder
+(``file_identity``) so administrations sharing a folder never draw the same name.
 """
 
 from __future__ import annotations

@@ -1,61 +1,16 @@
 """Order -> the Reflecta XML variant of EzXml (``OrderFormat`` ``Reflecta``). Pure: no I/O.
 
-Element names are Reflecta's (``Orders/OrderHeader``, ``WebOrderNr``, ``ProviderCode``,
-``CompanyCode``, ``OrderDate``, ``CustomerCode``, ``CurrencyCode``, ``CustomerReference``,
-``AdditionalInformation``, ``OrderOriginCode``, the delivery address and line elements: see
-``shared/notes/erp-wire-formats.md``). Where the public format documentation does not place a
-code (context, warehouse group, season, sales department, delivery term, freight), it sits in
-``OrderHeader`` under the name the seed gives it without the ``Reflecta`` prefix
-(``SalDeliveryTermCode`` and ``FreightChargesAmt`` are the seed's own names).
+Element names are Reflecta's; codes the public format does not place sit in ``OrderHeader``
+under the seed's name without the ``Reflecta`` prefix. Full reference: docs/formats/ezxml.md.
 
-``Orders/OrderHeader`` (seed table "Order Header (Reflecta XML Format)", in seed order):
-
-==  ===========================  ================================================================
-#   Element                      From / rule
-==  ===========================  ================================================================
-1   WebOrderNr                   Order.InternalOrderNr when ``UseInternalOrdersAsWebOrderNr``, else
-                                 ``Default`` + the administration's next sequence number
-2   ProviderCode                 setting ReflectaProviderCode (required for this format)
-3   ContextCode                  setting ReflectaContextCode (omitted when not configured)
-4   CompanyCode                  setting ReflectaCompanyCode (required for this format)
-5   WarehouseGroupCode           setting ReflectaWarehouseGroupCode (omitted when not configured)
-6   OrderDate                    Order.OrderDate, ``dd-MM-yyyy``
-7   CustomerCode                 Customer.Code
-8   CurrencyCode                 the ISO code of the customer's price list, else the general
-                                 (administration's) currency; the order fails when neither is known
-9   CustomerReference            Order.YourReference (omitted when empty)
-10  AdditionalInformation        Order.Notes (omitted when empty)
-11  OrderOriginCode              setting ReflectaOrderOriginCode (omitted when not configured)
-12  SeasonCode                   setting ReflectaSeasonCode (omitted when not configured)
-13  SalesDepartmentCode          setting ReflectaSalesDepartmentCode (omitted when not configured)
-14  SalDeliveryTermCode          no shipping costs and ReflectaDeliveryTermCodeWhenTheOrderHas-
-                                 NoShippingCosts configured: that code; else ReflectaDeliveryTermCode
-                                 (omitted when that is not configured either)
-15  FreightChargesAmt            shipping costs excl. VAT, ``net_round`` 2 decimals (``0.00`` without)
-==  ===========================  ================================================================
-
-Address fields (``OrderHeader/DeliveryAddresses/DeliveryAddress``, only with an alternate
-address): ``Name`` (Order.ConsumerName, else Customer.Name), ``Street`` / ``HouseNr`` /
-``HouseNrExt`` (AlternateAddress.Address1 parsed by ``mapping/dutch_address.py``, the parts
-that are empty are left out), ``ZipCode`` (AlternateAddress.PostalCode), ``City``
-(AlternateAddress.City), ``CountryIsoCode`` (AlternateAddress.CountryIso2), ``Phone``
-(Order.ConsumerPhone, else Customer.Phone) and ``Email`` (Order.ConsumerEmail, else
-Customer.Email).
-
-``OrderHeader/OrderLines/OrderLine`` (seed table "Order Lines (Reflecta XML Format)"):
-
-==  ===========================  ================================================================
-1   WebOrderLineSeq              position in the order, from 1
-2   ItemCode                     Item.Code
-3   OrderedQty                   OrderLine.Quantity, rounded to a whole number (see ``common``)
-4   SalesPriceAmt                unit price excl. VAT, ``net_round`` 2 decimals (see ``common``)
-==  ===========================  ================================================================
-
-Rounding: every amount is ``net_round`` (half to even), ``FreightChargesAmt`` included, so the
-same freight is the same amount in every EzXml format (the seed's "formatted to 0.00" is read as
-the text form). Whether the order has shipping costs is decided on the sent amount, so the
-delivery-term code always agrees with the ``FreightChargesAmt`` the ERP reads. The country code
-is upper-cased.
+``Orders/OrderHeader``: WebOrderNr, ProviderCode, ContextCode, CompanyCode, WarehouseGroupCode,
+OrderDate (``dd-MM-yyyy``), CustomerCode, CurrencyCode, CustomerReference, AdditionalInformation,
+OrderOriginCode, SeasonCode, SalesDepartmentCode, SalDeliveryTermCode, FreightChargesAmt;
+``DeliveryAddresses/DeliveryAddress`` with an alternate address (Name, Street, HouseNr,
+HouseNrExt, ZipCode, City, CountryIsoCode, Phone, Email); ``OrderLines/OrderLine``:
+WebOrderLineSeq (from 1), ItemCode, OrderedQty, SalesPriceAmt. Settings that are not configured
+are left out. Whether the order has shipping costs is decided on the sent amount, so the
+delivery-term code agrees with ``FreightChargesAmt``.
 """
 
 from __future__ import annotations

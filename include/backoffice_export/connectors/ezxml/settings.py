@@ -1,20 +1,6 @@
-"""EzXml connector settings, named as in the seed (``shared/seeds/001_67d211f8e965ec92.txt``).
+"""EzXml connector settings, named as in the seed; an unknown ``OrderFormat`` is refused.
 
-``OrderFormat`` picks the file: ``CSV``, ``Reflecta``, or the default XML (empty, ``Default`` or
-``XML``). The seed falls back to the default XML for any other value; here an unknown value is
-refused, because a typo (``Reflekta``) would otherwise send every order in a format the ERP does
-not import, and nobody would notice until the ERP's import log is read.
-
-The ``Reflecta*`` settings are read only by the Reflecta format. ``ReflectaProviderCode`` and
-``ReflectaCompanyCode`` identify the sender and the company in Reflecta's import, so that format
-refuses to run without them (one settings error for the administration, instead of one XSD error
-per order); every other ``Reflecta*`` code is written only when configured.
-
-``FtpOrderExportFolder`` (default ``export``) is relative to the folder of the administration's
-Airflow connection (its ``schema``); a leading ``/`` is dropped and ``..`` is refused, so the
-setting can never point outside the folder the connection was given. The seed's FTP address,
-user, password and TLS switches are that Airflow connection (conn type ``ftp`` / ``ftps``, or
-``sftp``), never settings.
+The FTP address and credentials are the Airflow connection; see docs/formats/ezxml.md.
 """
 
 from __future__ import annotations
