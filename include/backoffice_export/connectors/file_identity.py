@@ -1,23 +1,9 @@
 """Order identity in a drop folder: one file name, one order, across every administration there.
 
-Reflecta and EzXml name each file after the order's number, and the ERP imports whatever file it
-finds. Numbers are only unique per administration (App4Sales' own numbers, and the sequences in
-each administration's key settings), while two administrations may share one connection and
-folder; and the ERP removes a file once it imported it, so "no such file" does not mean the name
-is free. So each name is *held* in the ``file_names`` table, keyed by the folder as the export
-state shows it (``sftp://host:port/folder``), before its file is made:
-
-- a number the connector generates skips every name held in the folder, and every number an
-  order of an administration on the same connection carries, so it never equals either;
-- an order's own number (loaded with it, or App4Sales' internal number) that another order
-  already holds there is not sent: the order fails for review naming both orders
-  (``NumberTaken``), and neither file is overwritten;
-- orders sent before names were held are found by their stored destination: each
-  administration copies those into ``file_names`` once (key setting ``Export.FileNamesFilled``).
-
-The insert is atomic (primary key), so two chunks running at once cannot take one name. The
-numbers orders carry are read once per chunk; an order loaded with a number during the chunk is
-still safe, as its own number then meets the held name and fails for review instead.
+File names are order numbers, unique per administration only, and the ERP removes imported
+files, so each name is held in ``file_names`` (keyed by folder) before its file is made: a
+generated number skips held names, and an own number another order holds fails for review
+(``NumberTaken``). See docs/runbook.md, "Identity in file drops".
 """
 
 from __future__ import annotations

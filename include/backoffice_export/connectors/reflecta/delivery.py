@@ -1,16 +1,8 @@
 """Reflecta delivery: number the order, write its XML, upload it to ``<folder>/orders/``.
 
-Order numbers follow the seed: an order without ``OrderNr`` gets the next number of the
-administration's ``Reflecta.LastOrderNr`` key setting, saved on the order *before* the file is
-made; if the upload fails that generated number is reset so the next attempt draws a new one,
-and the server's message is stored. A number the order came with is never reset or replaced.
-
-Each file name is held for its order across everything that delivers to the folder
-(``connectors/file_identity.py``): a generated number skips numbers other orders carry or
-hold there, and an own number another order already holds fails for review instead of
-overwriting that order's file. When the connection broke after the rename was issued the ERP
-may already have the file, so even a generated number is kept and the retry overwrites that
-same file instead of adding a second order under a new number.
+An order without ``OrderNr`` gets the next ``Reflecta.LastOrderNr``, saved before the file is
+made and given back if the upload fails (as the seed says), unless the connection broke after
+the rename, when the ERP may have the file. File names are held per folder (``file_identity``).
 """
 
 from __future__ import annotations

@@ -1,34 +1,23 @@
 """Order -> Reflecta order XML. Pure: no database, no network, one function per seed table.
 
-Seed rows and where they land (``Orders/OrderHeader`` ...):
+Seed row -> element (``Orders/OrderHeader`` ...); full reference: docs/formats/reflecta.md.
 
-===================  ==========================================  ==============================
-Seed row             Element                                     From
-===================  ==========================================  ==============================
-Order Number         ``WebOrderNr``                              Order.OrderNr (generated if missing)
-Company Code         ``CompanyCode``                             setting CompanyCode (mandatory)
-Order Date           ``OrderDate`` (yyyy-MM-dd)                  Order.OrderDate
-Customer Code        ``CustomerCode``                            Order.Customer.Code
-Currency             ``CurrencyCode``                            the customer's price list currency,
-                                                                 else the administration's currency;
-                                                                 neither: the order fails
-Line Sequence        ``OrderLine/WebOrderLineSeq``               1, 2, 3 ...
-Item Code            ``OrderLine/ItemCode``                      Item.ExtraData.BackofficeItemCode
-Dimension            ``OrderLine/ItemDimension_obj``             Item.ExtraData.ItemDimension
-Dimension Size       ``OrderLine/ItemDimensionSize_obj``         Item.ExtraData.ItemDimensionSize
-Quantity             ``OrderLine/OrderedQty``                    OrderLine.Quantity, as is
-Price                ``OrderLine/SalesPriceAmt``                 OrderLine.Price, as is (no VAT logic)
-Delivery Date        ``OrderLine/EarliestDeliveryDate``          Order.DeliveryDate (the order's)
-Customer Name        ``DeliveryAddress/Name``                    Order.Customer.Name
-Street / House Nr    ``Street`` / ``HouseNr`` / ``HouseNrExt``   AlternateAddress.Address1, parsed
-                                                                 (required with an alternate address)
-City                 ``DeliveryAddress/City``                    AlternateAddress.City
-Postal Code          ``DeliveryAddress/ZipCode``                 AlternateAddress.PostalCode
-Country              ``DeliveryAddress/CountryIsoCode``          AlternateAddress.CountryIso2, upper case
-===================  ==========================================  ==============================
+  Order Number -> ``WebOrderNr``: Order.OrderNr (generated if missing)
+  Company Code -> ``CompanyCode``: setting CompanyCode (mandatory)
+  Order Date -> ``OrderDate`` (yyyy-MM-dd): Order.OrderDate
+  Customer Code -> ``CustomerCode``: Customer.Code
+  Currency -> ``CurrencyCode``: the customer's price list currency, else the administration's
+  Line Sequence -> ``OrderLine/WebOrderLineSeq``: 1, 2, 3 ...
+  Item Code -> ``OrderLine/ItemCode``: Item.ExtraData.BackofficeItemCode
+  Dimension / Dimension Size -> ``ItemDimension_obj`` / ``ItemDimensionSize_obj``: Item.ExtraData
+  Quantity -> ``OrderLine/OrderedQty``: OrderLine.Quantity, as is
+  Price -> ``OrderLine/SalesPriceAmt``: OrderLine.Price, as is (no VAT logic)
+  Delivery Date -> ``OrderLine/EarliestDeliveryDate``: Order.DeliveryDate
+  Customer Name -> ``DeliveryAddress/Name``: Customer.Name
+  Street / House Nr -> ``Street`` / ``HouseNr`` / ``HouseNrExt``: AlternateAddress.Address1, parsed
+  City / Postal Code / Country -> ``City`` / ``ZipCode`` / ``CountryIsoCode``: AlternateAddress
 
-The delivery address is written only when the order has an alternate address. No discounts,
-surcharges, payments or attachments: the seed's connector sends none.
+The delivery address is written only when the order has an alternate address.
 """
 
 from __future__ import annotations

@@ -1,11 +1,4 @@
-"""Reflecta connector settings, named as in the seed.
-
-Only ``CompanyCode`` is a connector setting. The seed's ``Address`` (``sftp://host/topfolder``),
-``Username``, ``Password``, ``UseTLS`` / ``UseSSL`` and ``FtpActiveConnection`` are the
-administration's Airflow connection: conn type ``sftp`` / ``ftps`` (or ``ftp`` with extra
-``tls``), host, port, login, password, ``schema`` = the folder, extra ``passive: false`` for
-active FTP.
-"""
+"""Reflecta connector settings: only ``CompanyCode``; the seed's address and credentials are the Airflow connection."""
 
 from __future__ import annotations
 
