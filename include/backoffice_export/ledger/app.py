@@ -1,23 +1,9 @@
 """The ledger's FastAPI app, mounted by ``plugins/export_ledger.py`` in the Airflow API server.
 
-Routes (under the mount prefix, ``/backoffice-ledger``, set in the plugin):
-
-    GET /                 the HTML page (filters: administration, connector, state; page, per_page);
-                          state ``waiting`` is a failure a retry may cure, ``failed`` one for good
-    GET /api/orders       the same rows as JSON, same query parameters
-    GET /icon.svg         the icon of the navigation entry
-
-Auth. Airflow 3.3 mounts a plugin's FastAPI app with ``app.mount()`` and does **not**
-authenticate it: the core API's auth dependencies do not reach a mounted app, and no API
-server middleware checks plugin routes. So this app does it itself, with what Airflow gives
-its own routes (``airflow.api_fastapi.core_api.security``): every route depends on
-``requires_access_dag("GET", TASK_INSTANCE)`` for the export DAG, which first resolves the
-user from the ``Authorization: Bearer`` header or the UI's ``_token`` cookie (401 without
-either) and then asks the configured auth manager (403 when refused). Who may read the export
-DAG's task instances may read the ledger; anyone else gets nothing, not even the icon.
-
-The order database is the Airflow connection ``app4sales_db`` (``BACKOFFICE_DB_CONN_ID``), read
-only. No connection details are shown beyond each order's stored ``destination``.
+Routes: ``GET /`` (the page), ``GET /api/orders`` (the same rows as JSON), ``GET /icon.svg``.
+Airflow does not authenticate mounted plugin apps, so every route depends on
+``requires_access_dag("GET", TASK_INSTANCE)`` for the export DAG (docs/ledger.md). The order
+database is read only, through the Airflow connection ``app4sales_db``.
 """
 
 from __future__ import annotations

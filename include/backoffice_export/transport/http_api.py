@@ -1,20 +1,9 @@
 """JSON APIs of ERPs, reached through the http provider's ``HttpHook``.
 
-One ``ApiSession`` is one chunk's ``requests`` session (keep-alive, so a chunk reuses its TCP
-connection), built by ``HttpHook.get_conn`` from the Airflow connection: base URL from host /
-schema / port, basic auth from login / password, timeouts and TLS options from the extras.
-Requests go through ``HttpHook.run_and_check``.
-
-The hook sends every connection extra it does not know as a request header. Extras that
-configure a connector (``auth_type``, ``token_endpoint`` ...) are taken off the session here,
-so they never travel as headers, and secrets belong in login / password, never in extras.
-
-Failures are sorted as the export needs them:
-
-- connection refused, timeout, reply lost, HTTP 5xx / 429: transient (``TransientHttpError``),
-  retried with backoff by ``create_once``, which looks the order up before every new POST so
-  a POST whose reply was lost never creates a second order;
-- HTTP 4xx: the ERP refused the order, a ``DeliveryError`` carrying the ERP's own message.
+One ``ApiSession`` is one chunk's keep-alive ``requests`` session built from the Airflow
+connection. Connection refused, timeouts, lost replies and HTTP 5xx / 429 are transient
+(``TransientHttpError``); a 4xx is the ERP refusing the order (``DeliveryError``).
+Connector extras are taken off the session so they never travel as headers (docs/connectors.md).
 """
 
 from __future__ import annotations
@@ -131,17 +120,9 @@ def create_once(
     label: str = "order",
     lookup_first: bool = False,
 ) -> tuple[T, bool]:
-    """Create something at most once, even when replies get lost.
+    """Create something at most once: look up before every repeated POST; returns (result, found).
 
-    Before every POST after the first, ``lookup`` asks the ERP whether an earlier attempt
-    arrived after all; only when it did not is the POST repeated. Returns the result and
-    whether it was found (already there) rather than created. Once the attempts are used up
-    the order is left for a later run, which again looks before it sends: pass
-    ``lookup_first=order.export_attempts > 1`` so a rerun looks before its first POST too.
-    A look-up that fails transiently (the ERP is still down) uses up an attempt like a failed
-    POST and is retried with the same backoff; no POST is repeated until a look-up has answered.
-    A POST that timed out waiting for its answer is never repeated in the same attempt loop:
-    the ERP may still be storing it, so the order waits for the task's retry, which looks first.
+    Pass ``lookup_first=order.export_attempts > 1`` so a rerun looks before its first POST too.
     """
     last: TransientHttpError | None = None
     for attempt in range(1, attempts + 1):
