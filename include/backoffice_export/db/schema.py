@@ -40,12 +40,7 @@ class Amount(sa.types.TypeDecorator):
         return _decimal_or_none(value)
 
     def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
-        """``process_result_value`` in one call per value instead of two.
-
-        SQLAlchemy asks decorators not to override this, so that the inner type's processing is
-        kept; it is kept here. What it saves: a chunk's order lines carry seven amounts each, and
-        the generic wrapper's extra call per amount was a tenth of loading a chunk.
-        """
+        """``process_result_value`` in one call per value; the inner type's processing is kept."""
         inner = self.impl_instance.result_processor(dialect, coltype)
         if inner is None:
             return _decimal_or_none

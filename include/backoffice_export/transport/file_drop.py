@@ -1,19 +1,9 @@
 """Deliver files into an ERP's folder so that the ERP never reads half a file.
 
-Each file is written under a temporary name (``.<name>.part``: hidden, and not matching the
-ERP's ``*.xml`` / ``*.csv`` poller) and then renamed onto its final name, replacing an older
-copy. The temporary name is fixed per file, so a retry after a cut connection overwrites the
-stale partial instead of leaving another one behind; when a partial's order got a new number
-(Reflecta resets it after a failed upload), opening the drop later sweeps temporary files
-older than an hour (``stale_part_seconds``), which no running upload can still own. A sweep
-lists the whole folder (and an ERP may keep every file it imported), so a connector asks for one
-at most once per that interval (``sweep_due``): a leftover partial then lives at most twice as long.
-
-One ``FileDrop`` is one transport connection: a chunk opens it once and puts all its files.
-What can go wrong is reported in the two kinds the export needs: ``ConnectionLost`` (the
-connection is unusable, the rest of the chunk must wait) or ``DeliveryError`` (this one file
-was refused, the next may go). ``delivered_unknown`` marks failures after the rename was
-issued: the ERP may have the file, so the order keeps its file name for the retry.
+Each file is written under a fixed temporary name and renamed onto its final name; leftover
+partials older than ``stale_part_seconds`` are swept. Failures are ``ConnectionLost`` (the rest
+of the chunk waits) or ``DeliveryError`` (this file only); ``delivered_unknown`` marks failures
+after the rename was issued, when the ERP may have the file.
 """
 
 from __future__ import annotations
@@ -87,8 +77,7 @@ class _SftpDrop:
             try:
                 client.mkdir(path)
             except OSError:
-                # A parallel chunk made this level first: that is fine. (Checking only the whole
-                # folder here failed the chunk that lost the race for a parent level.)
+                # A parallel chunk made this level first: that is fine.
                 if not hook.isdir(path):
                     raise
 
@@ -215,14 +204,9 @@ def _connection_gone(client: Any) -> bool:
 @contextlib.contextmanager
 def open_file_drop(conn_id: str, subfolder: str, *,
                    sweep_due: Callable[[float], bool] | None = None) -> Iterator[FileDrop]:
-    """Open one connection to the folder ``<connection folder>/<subfolder>`` of ``conn_id``.
+    """Open one connection to ``<connection folder>/<subfolder>``; the connection type picks the protocol.
 
-    The connection type decides the protocol: ``sftp`` (or ``ssh``), ``ftps``, or ``ftp``
-    (with extra ``tls: true`` meaning FTPS). The connection's ``schema`` is the folder part of
-    the address the seeds call ``Address`` (``sftp://host/topfolder`` -> ``topfolder``).
-    ``sweep_due(stale_part_seconds)`` says whether to sweep stale partials this time (and
-    records that it is due no more until that interval has passed); without it, every opening
-    sweeps. A sweep is best effort: one that failed waits for the next interval.
+    ``sweep_due(stale_part_seconds)`` says whether to sweep stale partials this time (best effort).
     """
     from airflow.sdk import BaseHook
 

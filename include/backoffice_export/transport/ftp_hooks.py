@@ -1,13 +1,6 @@
-"""FTP and FTPS hooks that a production hand-off can rely on.
+"""FTP and FTPS hooks with a timeout, a CA option and no class-wide port; only ``get_conn`` is replaced.
 
-The ftp provider's hooks (3.16.1) open sockets without a timeout (a stalled server hangs the
-task for ever), cannot be told which CA signed the server's certificate, and set the FTPS port
-on the ``ftplib.FTP_TLS`` *class*, which leaks into every other FTPS connection in the worker.
-These subclasses replace only ``get_conn``; store, rename and the rest stay the provider's.
-
-Connection extras: ``timeout`` (seconds, default 30), ``passive`` (default true),
-``encoding``, ``ca_file`` (PEM bundle trusted for FTPS), ``allow_plain_ftp`` (plain FTP sends
-the password in clear text and is refused unless this is true).
+Connection extras: docs/connectors.md.
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
-"""The sftp provider's ``SFTPHook``, on a TCP connection that sends each SSH packet at once.
+"""The sftp provider's ``SFTPHook`` on a socket with ``TCP_NODELAY``, as OpenSSH's own client sets.
 
-paramiko opens its socket with Nagle's algorithm on, so during the SSH handshake a small packet
-waits for the server's delayed acknowledgement of the one before (up to 40 ms, twice per login).
-OpenSSH's own client sets ``TCP_NODELAY``; so does this hook.
-
-Only how the socket is made changes: the hook connects it itself (same host, port and
-``conn_timeout``, 10 s if unset) and hands it to paramiko, which is what the provider does with a proxy
-command's pipe. A connection with a proxy command keeps it. Made for one attempt
-(``conn_retry_attempts=1``): the export retries by retrying the task.
+Only how the socket is made changes (same host, port and ``conn_timeout``); a connection with a
+proxy command keeps it. One attempt: the export retries by retrying the task.
 """
 
 from __future__ import annotations
