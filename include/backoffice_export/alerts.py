@@ -1,17 +1,9 @@
 """Tell a person when a chunk gives up: the failure callback of the export DAGs.
 
-A chunk task fails only for what a person may need to act on: the ERP stayed unreachable
-through every retry, or refused the connection's credentials. Data errors do not fail the
-task (they are stored on the order and shown in the ledger). Airflow calls this once, when
-the task has failed for good (its retries go to no callback), so one mail per chunk failure.
-
-The mail names the administration and connector, the cause, how many of the chunk's orders
-were not sent, the task's log and what to do. Counts and the first stored error come from the
-order database (the truth); when it cannot be read the exception alone is reported.
-
-Mail goes through the SMTP provider when ``BACKOFFICE_ALERT_EMAIL`` is set (comma-separated
-addresses), over the Airflow connection ``BACKOFFICE_SMTP_CONN_ID`` (default ``smtp_default``);
-without it the alert is logged only. A failing alert never hides the task's own failure.
+A chunk fails only when the ERP stayed unreachable or refused the credentials (data errors are
+stored on the order), so Airflow calls this once per chunk failure. The mail names the
+administration, connector, cause, unsent orders and what to do; setup: docs/runbook.md.
+A failing alert never hides the task's own failure.
 """
 
 from __future__ import annotations

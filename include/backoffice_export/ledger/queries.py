@@ -1,15 +1,7 @@
 """The ledger's read model: ``export_state`` with its order and administration, filtered and paged.
 
-A failed order shows as ``waiting`` when the failure was transient (ERP down, connection cut:
-a retry or the next run sends it) and as ``failed`` when it failed for good (bad data, refused by
-the ERP: someone must fix it), as the run summary counts them.
-
-Read only. Rows come newest change first (``updated_at``), so the orders a run just touched lead
-the first page. The link to the task instance is built from the ``dag_id`` / ``run_id`` /
-``task_id`` / ``map_index`` that ``export_state`` keeps for the last task that handled an order.
-
-Not ``export_state.states``: the ledger also needs those task columns, a row count, the values
-for its dropdowns and another order, and ``states`` keeps its shape for the CLI and the report.
+Read only, newest change first; ``waiting`` and ``failed`` as the run summary counts them
+(docs/ledger.md). Separate from ``export_state.states``, which keeps its shape for the CLI.
 """
 
 from __future__ import annotations
@@ -52,12 +44,7 @@ class LedgerFilter:
 
 def task_instance_path(dag_id: str | None, run_id: str | None, task_id: str | None,
                        map_index: int | None) -> str | None:
-    """The task instance's page in the Airflow 3 UI, relative to the UI's base URL.
-
-    ``dags/{dag_id}/runs/{run_id}/tasks/{task_id}`` plus ``/mapped/{map_index}`` for a mapped
-    instance (``map_index`` -1 means not mapped). Every part is URL-encoded: run ids carry ``:``
-    and ``+`` (``scheduled__2026-11-20T10:00:00+00:00``), task ids in a group carry ``.``.
-    """
+    """The task instance's page in the Airflow 3 UI, relative to its base URL, every part URL-encoded."""
     if not (dag_id and run_id and task_id):
         return None
     path = f"dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}/tasks/{quote(task_id, safe='')}"
