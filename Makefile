@@ -13,7 +13,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export BACKOFFICE_LOCAL_ROOT ?= $(CURDIR)/.local
 
-.PHONY: setup demo export test faults bench lint constraints clean
+.PHONY: setup demo export load airflow test faults bench bench-events lint constraints clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,16 @@ demo: setup
 export: setup
 	@test -n "$(ORDERS)" || { echo "usage: make export ORDERS=path/to/orders.json"; exit 2; }
 	$(PY) -m backoffice_export.cli export --orders "$(ORDERS)"
+
+# Store an order document in the order database (the embedded default, or app4sales_db), and
+# announce it on Redis in event mode: a running `make airflow` sends it within seconds.
+load: setup
+	@test -n "$(ORDERS)" || { echo "usage: make load ORDERS=path/to/orders.json"; exit 2; }
+	$(PY) -m backoffice_export.cli load "$(ORDERS)"
+
+# A real local deployment: scheduler, dag-processor, triggerer, api-server and the sandboxes. Ctrl-C stops it.
+airflow: setup
+	$(PY) -m local_airflow
 
 test: setup
 	$(VENV)/bin/ruff check .

@@ -42,7 +42,7 @@ def _embedded_airflow() -> None:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
 
-def _use_sqlite_default(path: Path) -> None:
+def use_sqlite_default(path: Path) -> None:
     if "AIRFLOW_CONN_APP4SALES_DB" not in os.environ:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.environ["AIRFLOW_CONN_APP4SALES_DB"] = json.dumps({"conn_type": "sqlite", "host": str(path)})
@@ -59,19 +59,32 @@ def _engine() -> Any:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from backoffice_export.document import load_document, read_document
+    from backoffice_export.order_events import use_local_redis
 
-    _use_sqlite_default(_local_root() / "app4sales.db")
-    counts = load_document(_engine(), read_document(args.orders))
+    use_sqlite_default(_local_root() / "app4sales.db")
+    use_local_redis()
+    document = read_document(args.orders)
+    counts = load_document(_engine(), document)
     print(f"loaded {counts['orders']} orders ({counts['lines']} lines) in {counts['administrations']} administrations")
     for message in counts["rejected"]:
         print(f"  {message}")
+    _announce(document, counts)
     return 1 if counts["rejected"] else 0
+
+
+def _announce(document: dict[str, Any], counts: dict[str, Any]) -> None:
+    """Publish the order-stored message of event mode (what App4Sales does when it stores an order)."""
+    from backoffice_export.order_events import publish_order_stored
+
+    if counts["orders"]:
+        print(publish_order_stored({"orders": counts["orders"],
+                                    "administrations": [a["code"] for a in document["administrations"]]}))
 
 
 def cmd_state(args: argparse.Namespace) -> int:
     from backoffice_export import export_state
 
-    _use_sqlite_default(_local_root() / "app4sales.db")
+    use_sqlite_default(_local_root() / "app4sales.db")
     rows = export_state.states(_engine(), administration=args.administration)
     print(f"{'administration':<22} {'order':<10} {'connector':<12} {'state':<8} {'tries':>5}  result")
     for r in rows:
@@ -81,7 +94,7 @@ def cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bind_sandbox_connections(document: dict[str, Any], sandboxes: Any) -> None:
+def bind_sandbox_connections(document: dict[str, Any], sandboxes: Any) -> None:
     """Point every connection the document names, and the environment lacks, at a sandbox.
 
     An API connector's connection gets that ERP's emulator. For file connectors, a connection
@@ -145,7 +158,11 @@ def report(engine: Any, document: dict[str, Any], sandbox_root: Path | None) -> 
 
 
 def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> int:
+    from backoffice_export import order_events
+
     _embedded_airflow()
+    if not fresh:  # orders stored for a running deployment too: announce them (event mode)
+        order_events.use_local_redis()
     root = _local_root()
     if fresh:
         for path in (db_path, root / "files", root / "sandbox" / "sftp", root / "sandbox" / "ftp",
@@ -154,7 +171,7 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> i
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-    _use_sqlite_default(db_path)
+    use_sqlite_default(db_path)
     os.environ.setdefault("BACKOFFICE_TASK_RETRIES", "0")
 
     from backoffice_export.document import load_document, read_document
@@ -162,12 +179,14 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> i
 
     document = read_document(document_path)
     with Sandboxes(root / "sandbox", SANDBOX_USER) as sandboxes:
-        _bind_sandbox_connections(document, sandboxes)
+        bind_sandbox_connections(document, sandboxes)
         engine = _engine()
         counts = load_document(engine, document)
         print(f"loaded {counts['orders']} orders from {document_path}")
         for message in counts["rejected"]:
             print(f"  {message}")
+        if order_events.conn_id():  # this command exports at once: the message is for a running deployment
+            _announce(document, counts)
         run = run_export_dag()
         print(f"\nDAG run {run.run_id}: {run.state}")
         report(engine, document, root / "sandbox")
