@@ -55,6 +55,12 @@ CHUNK ?= 1000
 bench: setup
 	$(PY) -m bench.benchmark --orders $(N) --chunk-size $(CHUNK)
 
+# Latency from order stored to the ERP sandbox, event mode beside schedule only, on a real deployment
+# (make airflow). DURATION seconds of Poisson arrivals per mode; a short run: make bench-events DURATION=20
+DURATION ?= 300
+bench-events: setup
+	$(PY) -m bench.latency_events --duration $(DURATION)
+
 lint: setup
 	$(VENV)/bin/ruff check .
 

@@ -48,7 +48,8 @@ def use_sqlite_default(path: Path) -> None:
         os.environ["AIRFLOW_CONN_APP4SALES_DB"] = json.dumps({"conn_type": "sqlite", "host": str(path)})
 
 
-def _engine() -> Any:
+def order_database() -> Any:
+    """The order database of ``app4sales_db``, its tables made if missing."""
     from backoffice_export import config
     from backoffice_export.db.engine import create_schema, engine_for_connection
 
@@ -64,7 +65,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     use_sqlite_default(_local_root() / "app4sales.db")
     use_local_redis()
     document = read_document(args.orders)
-    counts = load_document(_engine(), document)
+    counts = load_document(order_database(), document)
     print(f"loaded {counts['orders']} orders ({counts['lines']} lines) in {counts['administrations']} administrations")
     for message in counts["rejected"]:
         print(f"  {message}")
@@ -85,7 +86,7 @@ def cmd_state(args: argparse.Namespace) -> int:
     from backoffice_export import export_state
 
     use_sqlite_default(_local_root() / "app4sales.db")
-    rows = export_state.states(_engine(), administration=args.administration)
+    rows = export_state.states(order_database(), administration=args.administration)
     print(f"{'administration':<22} {'order':<10} {'connector':<12} {'state':<8} {'tries':>5}  result")
     for r in rows:
         outcome = f"{r.backoffice_order_nr} -> {r.destination}" if r.state == "sent" else (r.error or "")
@@ -180,7 +181,7 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> i
     document = read_document(document_path)
     with Sandboxes(root / "sandbox", SANDBOX_USER) as sandboxes:
         bind_sandbox_connections(document, sandboxes)
-        engine = _engine()
+        engine = order_database()
         counts = load_document(engine, document)
         print(f"loaded {counts['orders']} orders from {document_path}")
         for message in counts["rejected"]:

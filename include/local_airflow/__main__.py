@@ -132,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     home = Path(os.environ.setdefault("AIRFLOW_HOME", str(root / "airflow"))).resolve()
     port = args.port if _port_free(args.port) else free_port()
     cli.use_sqlite_default(root / "app4sales.db")
+    cli.order_database()  # a first tick finds the tables even before anything was loaded
     order_events.use_local_redis()
     # Ctrl-C (SIGINT) and SIGTERM both stop everything, also when started where SIGINT was ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
