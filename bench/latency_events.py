@@ -148,6 +148,56 @@ def run_mode(mode: str, args: argparse.Namespace) -> Result:
     return result
 
 
+def burst(args: argparse.Namespace) -> str:
+    """Publish ``--burst`` messages within a second after one stored order; count what Airflow made of them."""
+    import redis
+
+    from backoffice_export.db.engine import create_engine, create_schema
+    from backoffice_export.document import load_document
+    from backoffice_export.order_events import ASSET_NAME
+    from local_airflow.launched import Launched, isolated_env
+
+    root = Path(tempfile.mkdtemp(prefix="bench-events-burst-"))
+    url = args.redis_url.rstrip("/")
+    host, port = url.split("//", 1)[1].split(":")
+    channel = f"bench:order-stored:{uuid.uuid4().hex}"
+    launched = Launched(isolated_env(
+        root, BACKOFFICE_EXPORT_SCHEDULE="0 0 1 1 *", BACKOFFICE_ORDER_EVENTS_CONN_ID="bench_events",
+        AIRFLOW_CONN_BENCH_EVENTS=json.dumps({"conn_type": "redis", "host": host, "port": int(port)}),
+        BACKOFFICE_ORDER_EVENTS_CHANNEL=channel))
+    print(f"[burst] starting make airflow in {root} ...", flush=True)
+    api = launched.start()
+    engine = create_engine(f"sqlite:///{launched.local_root / 'app4sales.db'}")
+    create_schema(engine)
+    try:
+        load_document(engine, _one_order_document(_template(), "BURST1"))
+        client = redis.Redis.from_url(url)
+        started = time.monotonic()
+        pipe = client.pipeline(transaction=False)
+        for i in range(args.burst):
+            pipe.publish(channel, json.dumps({"orders": 1, "burst": i}))
+        receivers = sum(pipe.execute())
+        published_in = time.monotonic() - started
+        delivered = launched.sandbox / DELIVERED / "BURST1.xml"
+        limit = time.monotonic() + args.drain
+        while time.monotonic() < limit:
+            runs = api.get(f"/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
+            if delivered.exists() and runs and all(r["state"] in {"success", "failed"} for r in runs):
+                break
+            time.sleep(2)
+        time.sleep(20)  # events still queued would start another run meanwhile
+        runs = api.get(f"/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
+        asset = api.get("/assets", params={"name_pattern": ASSET_NAME})["assets"][0]
+        events = api.get("/assets/events", params={"asset_id": asset["id"], "limit": 1})["total_entries"]
+    finally:
+        engine.dispose()
+        launched.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    kinds = sorted({r["run_type"] for r in runs})
+    return (f"{args.burst} messages published in {published_in:.2f} s ({receivers} received by the watcher) -> "
+            f"{events} asset event(s), {len(runs)} DAG run(s) {kinds}; order delivered: {delivered.exists()}")
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -174,7 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=os.environ.get("BACKOFFICE_REDIS_URL", "redis://127.0.0.1:6379"))
     parser.add_argument("--seed", type=int, default=26)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--burst", type=int, help="instead: publish this many messages at once, count the runs")
     args = parser.parse_args(argv)
+    if args.burst:
+        print(burst(args))
+        return 0
     results = [run_mode(mode.strip(), args) for mode in args.modes.split(",") if mode.strip()]
     print(report(results))
     if args.json:

@@ -73,6 +73,20 @@ def schedule(timetable: Any) -> Any:
     return AssetOrTimeSchedule(timetable=timetable, assets=[asset])
 
 
+def listeners() -> int:
+    """How many subscribers the channel has now (the triggerer's watcher is one); 0 when unreachable."""
+    from airflow.providers.redis.hooks.redis import RedisHook
+
+    try:
+        client = RedisHook(redis_conn_id=conn_id()).get_conn()
+        try:
+            return int(dict(client.pubsub_numsub(channel())).get(channel().encode(), 0))
+        finally:
+            client.close()
+    except Exception:
+        return 0
+
+
 def run_origin(dag_run: Any, triggering_asset_events: Mapping[Any, Any] | None) -> str:
     """What started this run, for the first line of its log."""
     run_type = str(getattr(dag_run, "run_type", "") or "").lower()

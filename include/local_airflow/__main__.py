@@ -88,7 +88,9 @@ def admin_password(env: dict[str, str]) -> str:
 
 
 def wait_until_ready(processes: AirflowProcesses, api: RestApi, deadline: Deadline) -> None:
-    """Health of every component, then the export DAG parsed and listed."""
+    """Health of every component, the DAGs parsed, listed and unpaused, and in event mode the watcher listening."""
+    from backoffice_export import order_events
+
 
     def healthy() -> bool | None:
         body = api.client.get("/api/v2/monitor/health").json()
@@ -106,6 +108,12 @@ def wait_until_ready(processes: AirflowProcesses, api: RestApi, deadline: Deadli
                            for d in DAG_IDS) else None
 
     processes.wait_for("the dag-processor to parse the DAGs", listed, deadline, cap=deadline.seconds)
+    for dag_id in DAG_IDS:
+        api.patch(f"/dags/{dag_id}", {"is_paused": False})
+    if order_events.conn_id() is not None:
+        # The triggerer subscribes once the scheduler has handed it the DAG's asset watcher.
+        processes.wait_for(f"the triggerer to listen on Redis channel {order_events.channel()!r}",
+                           lambda: True if order_events.listeners() else None, deadline, cap=deadline.seconds)
 
 
 def start(processes: AirflowProcesses, api_port: int) -> None:
@@ -155,8 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         api = RestApi(url, ADMIN_USER, admin_password(env))
         print("Starting api-server, scheduler, dag-processor and triggerer ...", flush=True)
         wait_until_ready(processes, api, Deadline(args.timeout))
-        for dag_id in DAG_IDS:
-            api.patch(f"/dags/{dag_id}", {"is_paused": False})
         print(banner(url, admin_password(env), root, order_events.mode_line()), flush=True)
         while True:
             processes.check_alive()
