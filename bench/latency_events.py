@@ -99,15 +99,16 @@ def run_mode(mode: str, args: argparse.Namespace) -> Result:
     result = Result(mode, args.tick)
     rng = random.Random(args.seed)
     admin = _template()
-    os.environ.update(events)  # this process publishes like App4Sales does
+    saved = {k: os.environ.get(k) for k in events}
+    os.environ.update(events)  # this process publishes like App4Sales does (restored at the end)
     from backoffice_export.order_events import publish_order_stored
 
     print(f"[{mode}] starting make airflow in {root} ...", flush=True)
-    launched.start()
     engine = create_engine(f"sqlite:///{launched.local_root / 'app4sales.db'}")
-    create_schema(engine)
     folder = launched.sandbox / DELIVERED
     try:
+        launched.start()
+        create_schema(engine)
         began = time.time()
         end = time.monotonic() + args.duration
         while True:
@@ -145,6 +146,11 @@ def run_mode(mode: str, args: argparse.Namespace) -> Result:
         engine.dispose()
         launched.stop()
         shutil.rmtree(root, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return result
 
 
@@ -166,10 +172,10 @@ def burst(args: argparse.Namespace) -> str:
         AIRFLOW_CONN_BENCH_EVENTS=json.dumps({"conn_type": "redis", "host": host, "port": int(port)}),
         BACKOFFICE_ORDER_EVENTS_CHANNEL=channel))
     print(f"[burst] starting make airflow in {root} ...", flush=True)
-    api = launched.start()
     engine = create_engine(f"sqlite:///{launched.local_root / 'app4sales.db'}")
-    create_schema(engine)
     try:
+        api = launched.start()
+        create_schema(engine)
         load_document(engine, _one_order_document(_template(), "BURST1"))
         client = redis.Redis.from_url(url)
         started = time.monotonic()
@@ -189,13 +195,14 @@ def burst(args: argparse.Namespace) -> str:
         runs = api.get(f"/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
         asset = api.get("/assets", params={"name_pattern": ASSET_NAME})["assets"][0]
         events = api.get("/assets/events", params={"asset_id": asset["id"], "limit": 1})["total_entries"]
+        was_delivered = delivered.exists()
     finally:
         engine.dispose()
         launched.stop()
         shutil.rmtree(root, ignore_errors=True)
     kinds = sorted({r["run_type"] for r in runs})
     return (f"{args.burst} messages published in {published_in:.2f} s ({receivers} received by the watcher) -> "
-            f"{events} asset event(s), {len(runs)} DAG run(s) {kinds}; order delivered: {delivered.exists()}")
+            f"{events} asset event(s), {len(runs)} DAG run(s) {kinds}; order delivered: {was_delivered}")
 
 
 def _fmt(value: float | None) -> str:
