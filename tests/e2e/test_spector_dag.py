@@ -69,8 +69,8 @@ def states(engine: Any, admin: str) -> dict[str, export_state.OrderState]:
     return {r.internal_order_nr: r for r in export_state.states(engine, administration=admin)}
 
 
-def stored(api: Any, company: str, nr: str) -> dict[str, Any]:
-    [payload] = [o for o in api.orders(company).values() if o["externalOrderNo"] == nr]
+def stored(api: Any, company: str, key: str) -> dict[str, Any]:
+    [payload] = [o for o in api.orders(company).values() if o["externalOrderNo"] == key]
     return payload
 
 
@@ -95,7 +95,7 @@ def test_orders_reach_spector_once_with_their_numbers_written_back(
 
     rows = states(sqlite_engine, "spx-main")
     for nr in ("1", "2", "5"):
-        assert rows[nr].state == "sent" and spector.order_count(nr, company) == 1
+        assert rows[nr].state == "sent" and spector.order_count(f"spx-main/{nr}", company) == 1
         assert rows[nr].order_nr == rows[nr].backoffice_order_nr  # written back onto the App4Sales order
         assert rows[nr].order_nr in spector.orders(company)
         assert rows[nr].destination == f"{spector.base_url}/api/v2/orders/{rows[nr].order_nr}"
@@ -105,10 +105,10 @@ def test_orders_reach_spector_once_with_their_numbers_written_back(
     assert rows["4"].state == "failed"
     assert rows["4"].error == ("order 4 (spx-main): Item.Description: line 2 (item NO-NAME): "
                                "articleName is required but missing")
-    assert spector.order_count("3", company) == spector.order_count("4", company) == 0
+    assert spector.order_count("spx-main/3", company) == spector.order_count("spx-main/4", company) == 0
     assert len(spector.orders(company)) == 3
 
-    first = stored(spector, company, "1")
+    first = stored(spector, company, "spx-main/1")
     assert (first["customerId"], first["currency"], first["customerReference"]) == ("C1", "EUR", "PO-7")
     assert first["internalComment"] == "Key account\nDeliver before noon"
     assert (first["externalDeliveryMethod"], first["publishedComment"]) == ("DHL", "Thank you!")
@@ -116,7 +116,7 @@ def test_orders_reach_spector_once_with_their_numbers_written_back(
     assert first["ourReferenceUserId"] == 17 and first["orderDate"] == first["deliveryDate"] == "2026-11-20"
     assert [(r["lineNumber"], r["articleNumber"], r["priceExclVAT"], r["numberOfItems"], r["vatPercentage"])
             for r in first["lines"]] == [(1, "SHIRT", D("12.1875"), 2, 21), (2, "CAP", D("12.1875"), 2, 21)]
-    second = stored(spector, company, "2")
+    second = stored(spector, company, "spx-main/2")
     assert second["currency"] == "SEK" and second["lines"][0]["vatPercentage"] == 0
 
     rerun = export_dag.test()
@@ -143,7 +143,7 @@ def test_5xx_lost_replies_and_errors_after_storing_still_create_each_order_once(
     assert task_states(run)["spector.send_chunk"] == ["success"]
     rows = states(sqlite_engine, "spx-flaky")
     assert {nr: r.state for nr, r in rows.items()} == {"1": "sent", "2": "sent", "3": "sent"}
-    assert {nr: spector.order_count(nr, company) for nr in rows} == {"1": 1, "2": 1, "3": 1}
+    assert {nr: spector.order_count(f"spx-flaky/{nr}", company) for nr in rows} == {"1": 1, "2": 1, "3": 1}
     assert sorted(r.order_nr for r in rows.values()) == sorted(spector.orders(company))
     assert {r.attempts for r in rows.values()} == {1}  # recovered inside the run, no rerun needed
 
@@ -161,16 +161,16 @@ def test_a_slow_reply_past_the_timeout_is_not_sent_twice_by_the_next_run(
     assert rows["1"].state == rows["2"].state == "failed"
     assert "timed out after 0.5 s" in rows["1"].error and "not sent yet" in rows["2"].error
     deadline = time.monotonic() + 10
-    while spector.order_count("1", company) == 0 and time.monotonic() < deadline:
+    while spector.order_count("spx-slow/1", company) == 0 and time.monotonic() < deadline:
         time.sleep(0.1)  # Spector stores the slow POST after the client gave up on it
-    assert spector.order_count("1", company) == 1
+    assert spector.order_count("spx-slow/1", company) == 1
     spector.faults.reset()
 
     run = export_dag.test()
     assert task_states(run)["spector.send_chunk"] == ["success"]
     rows = states(sqlite_engine, "spx-slow")
     assert rows["1"].state == rows["2"].state == "sent"
-    assert spector.order_count("1", company) == spector.order_count("2", company) == 1
+    assert spector.order_count("spx-slow/1", company) == spector.order_count("spx-slow/2", company) == 1
     assert rows["1"].order_nr == next(iter(spector.orders(company)))  # the one the slow POST created
     assert rows["1"].attempts == 2
 
@@ -201,4 +201,4 @@ def test_refused_credentials_then_an_erp_outage_leave_orders_for_later_and_nothi
     assert task_states(run)["spector.send_chunk"] == ["success"]
     rows = states(sqlite_engine, "spx-auth")
     assert {r.state for r in rows.values()} == {"sent"}
-    assert spector.order_count("1", company) == spector.order_count("2", company) == 1
+    assert spector.order_count("spx-auth/1", company) == spector.order_count("spx-auth/2", company) == 1

@@ -21,7 +21,7 @@ import requests
 from backoffice_export import export_state
 from backoffice_export.document import load_document
 from tests.e2e.conftest import task_states
-from tests.unit.styleman_documents import bind, guids, sm_order, styleman_admin
+from tests.unit.styleman_documents import CUSTOMER_GUID, bind, guids, sm_order, styleman_admin
 
 ADDRESS_GUID = "a1b2c3d4-e5f6-4789-8abc-def012345678"
 SEND = "styleman.send_chunk"
@@ -157,8 +157,9 @@ def test_validate_order_before_sending_finds_an_order_styleman_already_has(
 
 
 def _post_directly(api: Any, order_id: str) -> str:
-    """Create an order in StyleMan outside the export, as an earlier lost hand-off would have."""
-    body = {"OrderID": order_id, "OrderNumber": "1", "CustomerGUID": str(uuid.uuid4()), "CustomerCode": "C1",
+    """Create an order in StyleMan outside the export, as an earlier lost hand-off would have: the same
+    order (number, customer, lines, totals), so the look-up may prove it is this one."""
+    body = {"OrderID": order_id, "OrderNumber": "1", "CustomerGUID": CUSTOMER_GUID, "CustomerCode": "C1",
             "IsOpen": True, "SubTotal": 25, "Total": 30.25, "VatTotal": 5.25,
             "Lines": [{"ID": str(uuid.uuid4()), "ItemCode": "TS-M", "Quantity": 2, "PriceExcl": 12.5,
                        "PriceIncl": 15.12, "VatPercentage": 21, "Discount": 0, "TotalDiscount": 0, "LineNumber": 1}]}

@@ -46,7 +46,7 @@ def _admin(connector: str, conn_id: str) -> dict[str, Any]:
 def _count(connector: str, api: Any, order: dict[str, Any], company: str | None) -> int:
     """ERP orders for this App4Sales order; for AccountView, -1 when its lines are not all there once."""
     if connector == "spector":
-        return api.order_count(order["internal_order_nr"], company)
+        return api.order_count(f"api-spector/{order['internal_order_nr']}", company)
     if connector == "accountview":
         count = api.order_count(order["reference"])
         numbers = api.numbers_for(order["reference"])

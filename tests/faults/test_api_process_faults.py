@@ -40,7 +40,7 @@ def _spector(sandboxes, monkeypatch, engine, orders: int):
 def _judge(engine, api, company, admin) -> tuple[int, int, int]:
     lost = duplicated = inconsistent = 0
     for row in export_state.states(engine, administration=admin["code"]):
-        count = api.order_count(row.internal_order_nr, company)
+        count = api.order_count(f"{row.administration}/{row.internal_order_nr}", company)
         duplicated += max(0, count - 1)
         lost += row.state != "sent"
         inconsistent += (row.state == "sent") != (count == 1)

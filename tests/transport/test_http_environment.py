@@ -88,12 +88,3 @@ def test_the_connections_own_proxy_wins_over_the_environment(monkeypatch, erp_an
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
     assert _via(_session(monkeypatch, port, proxies={"http": proxy})) == "proxy"
     assert len(proxied) == 1
-
-
-def test_the_environment_is_read_when_the_session_opens(monkeypatch, erp_and_proxy) -> None:
-    """A chunk's session keeps the proxy it opened with, as its TCP connection does."""
-    port, proxy, _ = erp_and_proxy
-    session = _session(monkeypatch, port)
-    monkeypatch.setenv("HTTP_PROXY", proxy)
-    assert _via(session) == "direct"
-    assert _via(_session(monkeypatch, port)) == "proxy"

@@ -23,6 +23,7 @@ from backoffice_export.connectors.spector import settings as spector_settings
 from backoffice_export.errors import ConnectionLost, DeliveryError, OrderDataError, SettingsError
 from backoffice_export.model import Order
 from backoffice_export.transport import http_api
+from erp_sandbox.http_emulator import EmuResponse
 from erp_sandbox.spector_api import Api
 from tests.unit import factories as f
 
@@ -83,8 +84,14 @@ def spector_order(nr: str, *, customer: str = "C1", article: str = "SHIRT", desc
                    lines=[f.line(0, item_=item, quantity=2, price="12.50")], **overrides)
 
 
+def key(nr: str) -> str:
+    """The order's key at Spector (externalOrderNo): its administration's code, "/", its number."""
+    return f"ADM1/{nr}"
+
+
 def lookups(emulator: Api, nr: str) -> int:
-    return sum(1 for r in emulator.recorded() if r["method"] == "GET" and r["query"].get("externalOrderNo") == [nr])
+    return sum(1 for r in emulator.recorded()
+               if r["method"] == "GET" and r["query"].get("externalOrderNo") == [key(nr)])
 
 
 # ===== Responses =================================================================================================
@@ -94,16 +101,16 @@ def test_result_1_writes_spectors_order_number_back(emulator: Api, company: str,
     [(number, stored)] = emulator.orders(company).items()
     assert sent.backoffice_order_nr == number and sent.write_back_order_nr == number
     assert sent.destination == f"{emulator.base_url}/api/v2/orders/{number}"
-    assert stored["externalOrderNo"] == "5001" and stored["customerId"] == "C1"
+    assert stored["externalOrderNo"] == key("5001") and stored["customerId"] == "C1"
     assert stored["lines"][0]["priceExclVAT"] == Decimal("12.50") and stored["lines"][0]["numberOfItems"] == 2
-    assert emulator.order_count("5001", company) == 1
+    assert emulator.order_count(key("5001"), company) == 1
 
 
 def test_a_non_fatal_result_is_success(
         emulator: Api, company: str, connect: Callable[..., str], caplog: pytest.LogCaptureFixture) -> None:
     emulator.unknown_articles.add("NEW-ARTICLE")
     sent = session(connect()).send(spector_order("5002", article="NEW-ARTICLE"))
-    assert sent.write_back_order_nr == sent.backoffice_order_nr and emulator.order_count("5002", company) == 1
+    assert sent.write_back_order_nr == sent.backoffice_order_nr and emulator.order_count(key("5002"), company) == 1
     assert "result 2" in caplog.text and "NEW-ARTICLE" in caplog.text
 
 
@@ -113,7 +120,65 @@ def test_a_duplicate_external_order_number_is_success_with_the_existing_order(
     first = spector.send(spector_order("5003"))
     again = spector.send(spector_order("5003"))  # export_attempts 1: no look-up, Spector itself says "exists"
     assert again.backoffice_order_nr == first.backoffice_order_nr
-    assert emulator.order_count("5003", company) == 1
+    assert emulator.order_count(key("5003"), company) == 1
+
+
+def test_an_existing_external_order_number_of_another_order_fails_it_for_review(
+        emulator: Api, company: str, connect: Callable[..., str]) -> None:
+    spector = session(connect())
+    first = spector.send(spector_order("5007"))
+    with pytest.raises(DeliveryError) as caught:  # same key, another customer: not this order
+        spector.send(spector_order("5007", customer="C9"))
+    assert not caught.value.retryable
+    assert str(caught.value).startswith(
+        f"Spector already holds an order with externalOrderNo ADM1/5007 (Spector order {first.backoffice_order_nr}), "
+        "but it is not this order: customerId C1 there, C9 here. Not marked sent")
+    assert emulator.order_count(key("5007"), company) == 1
+
+
+def test_a_look_up_hit_that_is_another_order_fails_it_for_review_and_posts_nothing(
+        emulator: Api, company: str, connect: Callable[..., str]) -> None:
+    spector = session(connect())
+    spector.send(spector_order("5008"))
+    before = len(emulator.recorded())
+    changed = spector_order("5008", article="CAP", export_attempts=2)  # an earlier run may have sent it
+    with pytest.raises(DeliveryError, match="line 1 articleNumber SHIRT there, CAP here") as caught:
+        spector.send(changed)
+    assert not caught.value.retryable
+    assert [r["method"] for r in emulator.recorded()[before:]] == ["GET"]  # the look-up; no POST
+    assert emulator.order_count(key("5008"), company) == 1
+
+
+def test_an_existing_order_that_cannot_be_read_back_fails_for_review(
+        emulator: Api, company: str, connect: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> None:
+    spector = session(connect())
+    spector.send(spector_order("5009"))
+    handle = emulator.handle
+
+    def without_order_reads(request: Any) -> Any:
+        if request.method == "GET" and request.path.startswith("/api/v2/orders/"):
+            return EmuResponse.json(404, {"result": 44, "message": "No resource"})
+        return handle(request)
+
+    monkeypatch.setattr(emulator, "handle", without_order_reads)
+    with pytest.raises(DeliveryError, match=r"could not be read back to compare \(HTTP 404") as caught:
+        spector.send(spector_order("5009"))
+    assert not caught.value.retryable
+
+
+def test_the_key_is_refused_when_longer_than_spector_keeps(connect: Callable[..., str]) -> None:
+    with pytest.raises(OrderDataError) as caught:
+        session(connect()).build(spector_order("5" * 46))
+    assert str(caught.value) == ("Administration.Code / Order.InternalOrderNr: externalOrderNo is 51 characters "
+                                 "long, at most 50 allowed")
+
+
+def test_an_administration_code_holding_the_key_separator_is_refused(connect: Callable[..., str]) -> None:
+    connector = delivery.SpectorConnector()
+    administration = f.administration(code="shop/nl", connector="spector", settings={}, connection_id=connect())
+    with pytest.raises(SettingsError, match="administration code 'shop/nl' contains '/'"), \
+            connector.open_session(administration, connector.parse_settings({}), engine=None):  # type: ignore[arg-type]
+        pass
 
 
 def test_a_fatal_result_fails_the_order_with_spectors_code_and_message(
@@ -124,9 +189,9 @@ def test_a_fatal_result_fails_the_order_with_spectors_code_and_message(
         spector.send(spector_order("5004", customer="GONE"))
     assert not caught.value.retryable
     assert str(caught.value) == "Spector did not accept the order (HTTP 200): result 20: Customer GONE not found"
-    assert emulator.order_count("5004", company) == 0
+    assert emulator.order_count(key("5004"), company) == 0
     spector.send(spector_order("5005"))  # the session goes on with the next order
-    assert emulator.order_count("5005", company) == 1
+    assert emulator.order_count(key("5005"), company) == 1
 
 
 def test_an_invalid_order_is_refused_before_anything_is_sent(
@@ -146,7 +211,7 @@ def test_a_5xx_is_retried_with_backoff_and_the_order_created_once(
     emulator.faults.fail_next = 1
     sent = session(connect()).send(spector_order("5101"))
     assert backoff == [0.5] and sent.write_back_order_nr == sent.backoffice_order_nr
-    assert emulator.order_count("5101", company) == 1 and lookups(emulator, "5101") == 1
+    assert emulator.order_count(key("5101"), company) == 1 and lookups(emulator, "5101") == 1
 
 
 def test_a_spector_that_stays_down_ends_the_chunk(
@@ -156,7 +221,7 @@ def test_a_spector_that_stays_down_ends_the_chunk(
     with pytest.raises(ConnectionLost) as caught:
         session(connect()).send(spector_order("5102"))
     assert "HTTP 503" in str(caught.value) and caught.value.retryable
-    assert emulator.order_count("5102", company) == 0
+    assert emulator.order_count(key("5102"), company) == 0
 
 
 def test_a_reply_lost_after_the_order_was_stored_is_found_not_sent_again(
@@ -164,7 +229,7 @@ def test_a_reply_lost_after_the_order_was_stored_is_found_not_sent_again(
         backoff: list[float]) -> None:
     emulator.faults.lose_reply_after_store = 1
     sent = session(connect()).send(spector_order("5103"))
-    assert emulator.order_count("5103", company) == 1
+    assert emulator.order_count(key("5103"), company) == 1
     assert list(emulator.orders(company)) == [sent.backoffice_order_nr]
     assert sent.write_back_order_nr == sent.backoffice_order_nr
 
@@ -174,7 +239,7 @@ def test_a_5xx_after_the_order_was_stored_is_found_not_sent_again(
         backoff: list[float]) -> None:
     emulator.faults.fail_after_stored = 1
     sent = session(connect()).send(spector_order("5104"))
-    assert emulator.order_count("5104", company) == 1 and sent.write_back_order_nr == sent.backoffice_order_nr
+    assert emulator.order_count(key("5104"), company) == 1 and sent.write_back_order_nr == sent.backoffice_order_nr
 
 
 def test_a_slow_reply_past_the_timeout_is_found_by_the_next_attempt(
@@ -186,11 +251,11 @@ def test_a_slow_reply_past_the_timeout_is_found_by_the_next_attempt(
         session(conn_id).send(spector_order("5105"))
     assert "timed out after 0.3 s" in str(caught.value) and "not sent again now" in str(caught.value)
     deadline = time.monotonic() + 5
-    while emulator.order_count("5105", company) == 0 and time.monotonic() < deadline:
+    while emulator.order_count(key("5105"), company) == 0 and time.monotonic() < deadline:
         time.sleep(0.05)  # Spector finishes the slow POST after the client gave up
     emulator.faults.reset()
     sent = session(conn_id).send(spector_order("5105", export_attempts=2))
-    assert emulator.order_count("5105", company) == 1 and sent.write_back_order_nr == sent.backoffice_order_nr
+    assert emulator.order_count(key("5105"), company) == 1 and sent.write_back_order_nr == sent.backoffice_order_nr
 
 
 def test_an_order_claimed_before_is_looked_up_first_and_sent_when_absent(
@@ -199,7 +264,7 @@ def test_an_order_claimed_before_is_looked_up_first_and_sent_when_absent(
     session(connect()).send(spector_order("5106", export_attempts=3))
     requests = [(r["method"], r["path"]) for r in emulator.recorded()[before:]]
     assert requests == [("GET", "/api/v2/orders"), ("POST", "/api/v2/orders")]
-    assert emulator.order_count("5106", company) == 1
+    assert emulator.order_count(key("5106"), company) == 1
 
 
 # ===== The connection ============================================================================================
@@ -214,7 +279,7 @@ def test_refused_credentials_end_the_chunk_and_no_secret_is_told(
         assert "refused the credentials" in message and "HTTP 401" in message
         for secret in (emulator.api_key, emulator.integration_token, "not-the-key", "stolen"):
             assert secret not in message
-    assert emulator.order_count("5201", company) == 0
+    assert emulator.order_count(key("5201"), company) == 0
 
 
 def test_the_sbm_id_travels_as_its_header_and_not_under_its_extra_name(connect: Callable[..., str], company: str
@@ -260,4 +325,4 @@ def test_the_connector_session_sends_and_closes(
     administration = f.administration(connector="spector", settings={}, connection_id=connect())
     with connector.open_session(administration, connector.parse_settings({}), engine=None) as spector:  # type: ignore[arg-type]
         spector.send(spector_order("5203"))
-    assert emulator.order_count("5203", company) == 1
+    assert emulator.order_count(key("5203"), company) == 1

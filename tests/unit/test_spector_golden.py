@@ -5,7 +5,8 @@ field against the seed (shared/seeds/002_01dd28680e055152.txt) and the field nam
 connectors/spector/mapping.py. The check:
 
 order_full.json -- settings: PublishedCommentOnOrder, RequirementsOnOrder, StockSiteID "3"; customer VAT liable
-  externalOrderNo = "5001"             not a seed row: Order.InternalOrderNr, the exactly-once look-up key
+  externalOrderNo = "ADM1/5001"        not a seed row: Administration.Code "/" Order.InternalOrderNr, the
+                                       exactly-once key, unique across administrations sharing a company
                                        (not OrderNr, which Spector's number is written back into)
   customerId = "CUST-0042"             seed "Customer ID": Customer.Code
   orderDate = "2024-03-15"             seed "Order Date": Order.OrderDate 2024-03-15 09:30 as yyyy-MM-dd;
@@ -132,7 +133,7 @@ def test_order_matches_the_golden_file(name: str) -> None:
 
 
 HEADER = {
-    "externalOrderNo": "5001", "customerId": "CUST-0042", "customerReference": "PO-2024-117",
+    "externalOrderNo": "ADM1/5001", "customerId": "CUST-0042", "customerReference": "PO-2024-117",
     "customerOrderReference": "Fair order Stockholm", "currency": "SEK",
     "internalComment": "Key account; invoice monthly\nDeliver before noon", "externalDeliveryMethod": "DHL Freight",
     "publishedComment": "Tack för din beställning!", "requirements": "Deliver on pallets", "stockSiteId": 3,

@@ -184,10 +184,14 @@ def test_our_reference_user_id_is_the_sales_reps_user_id_as_integer() -> None:
     assert "ourReferenceUserId" not in build(order(sales_rep=SalesRep(id=6, code="x", user_id=None)))
 
 
-def test_external_order_no_is_the_app4sales_order_number() -> None:
-    # Not a seed row: the key the connector looks an order up by before sending it again.
+def test_external_order_no_is_the_administration_code_and_the_app4sales_order_number() -> None:
+    # Not a seed row: the key the connector looks an order up by before sending it again. App4Sales
+    # numbers are unique per administration only; administrations may share a Spector company.
     payload = build(order(internal_order_nr="5001", order_nr="WEB5001"))
-    assert payload["externalOrderNo"] == "5001"
+    assert payload["externalOrderNo"] == "ADM1/5001"
+    other = build(order(internal_order_nr="5001", administration_=f.administration(
+        code="ADM2", connector="spector", settings={})))
+    assert other["externalOrderNo"] == "ADM2/5001"
 
 
 def test_optional_header_fields_are_left_out_without_a_value() -> None:

@@ -1,4 +1,5 @@
-"""Reading Spector's replies: result 1 or a non-fatal code is success (the seed's GetResponseResult)."""
+"""Reading Spector's replies: result 1 or a non-fatal code is success (the seed's GetResponseResult);
+result 10 ("exists") is not success by itself (the delivery proves the order it names is this one)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ import pytest
 from backoffice_export.connectors.spector import api
 
 
-@pytest.mark.parametrize(("result", "success"), [(1, True), (2, True), (10, True), (0, False), (20, False),
+@pytest.mark.parametrize(("result", "success"), [(1, True), (2, True), (10, False), (0, False), (20, False),
                                                  (22, False), (30, False), (99, False), (None, False)])
 def test_result_1_or_a_non_fatal_code_is_success(result: int | None, success: bool) -> None:
     assert api.is_success(result) is success
 
 
 def test_non_fatal_codes_are_documented() -> None:
-    assert {api.Result.ARTICLES_ADDED_AS_TEXT, api.Result.DUPLICATE_EXTERNAL_ORDER_NO} == api.NON_FATAL
-    assert api.Result.OK not in api.NON_FATAL
+    assert {api.Result.ARTICLES_ADDED_AS_TEXT} == api.NON_FATAL
+    assert api.Result.OK not in api.NON_FATAL and api.EXISTS == 10
 
 
 def test_a_reply_with_an_order_number() -> None:
@@ -45,10 +46,16 @@ def test_a_missing_or_odd_order_number_is_none(order_no: object) -> None:
     assert api.read_reply({"result": 1, "orderNo": order_no}).order_no is None
 
 
-def test_look_up_finds_the_order_with_that_external_number() -> None:
-    body = {"result": 1, "orders": [{"orderNo": "100007", "externalOrderNo": "50011"},
-                                    {"orderNo": "100009", "externalOrderNo": "5001"}]}
-    assert api.found_order_no(body, "5001") == "100009"
-    assert api.found_order_no({"result": 1, "orders": []}, "5001") is None
+def test_look_up_finds_the_orders_with_that_external_number() -> None:
+    body = {"result": 1, "orders": [{"orderNo": "100007", "externalOrderNo": "A/50011"},
+                                    {"orderNo": "100009", "externalOrderNo": "A/5001"}]}
+    assert api.found_order_nos(body, "A/5001") == ["100009"]
+    assert api.found_order_nos({"result": 1, "orders": []}, "A/5001") == []
     with pytest.raises(ValueError, match="no 'orders' list"):
-        api.found_order_no({"result": 1}, "5001")
+        api.found_order_nos({"result": 1}, "A/5001")
+
+
+def test_an_order_read_back() -> None:
+    assert api.read_order({"result": 1, "order": {"externalOrderNo": "A/1"}}) == {"externalOrderNo": "A/1"}
+    assert api.read_order({"result": 44, "message": "No such order"}) is None
+    assert api.order_path("100001") == "api/v2/orders/100001"

@@ -135,6 +135,27 @@ def test_validate_order_before_sending_off_a_retried_order_still_looks_first(
     assert requests_for(api, orders["1"]) == ["POST", "GET"]
 
 
+def test_a_look_up_hit_that_is_another_order_fails_for_review_and_posts_nothing(
+        api: Api, sqlite_engine, monkeypatch) -> None:
+    conn_id = bind(monkeypatch, api)
+    orders = load(sqlite_engine, conn_id, [sm_order("1")])
+    (first,) = send_all(sqlite_engine, [orders["1"]])
+    # The order changed in App4Sales after an attempt whose reply was lost; StyleMan holds the old one.
+    changed = dataclasses.replace(orders["1"], export_attempts=2,
+                                  lines=tuple(dataclasses.replace(line, quantity=line.quantity + 1)
+                                              for line in orders["1"].lines))
+    (again,) = send_all(sqlite_engine, [changed])
+    assert isinstance(again, DeliveryError) and not again.retryable
+    assert str(again) == (
+        f"ERROR: StyleMan already holds an order with OrderID {orders['1'].guid} (StyleMan order "
+        f"{first.backoffice_order_nr}), but it is not this order: SubTotal 25.00 there, 37.50 here; Total "
+        "30.25 there, 45.38 here; VatTotal 5.25 there, 7.88 here; line 1 Quantity 2 there, 3 here. "
+        "Not marked sent: check the App4Sales order's GUID (a copied order keeps it); give this order a GUID of "
+        "its own and resend it")
+    assert api.order_count(orders["1"].guid) == 1
+    assert requests_for(api, orders["1"]) == ["POST", "GET"]
+
+
 def test_lookup_counts_only_orders_with_the_same_order_id() -> None:
     wanted = "6f1c2a9e-0b7d-4c3e-9a51-2d8e4f6a7b10"
 
@@ -152,8 +173,11 @@ def test_lookup_counts_only_orders_with_the_same_order_id() -> None:
 
     session = delivery.StyleManSession.__new__(delivery.StyleManSession)
     session.api, session.auth, session.orders_path = FakeApi(), NoAuth(), "api/v1/Orders"  # type: ignore[assignment]
-    assert session.lookup(wanted) == {"OrderID": wanted.upper(), "Number": 77}
-    assert session.lookup("99999999-2222-4333-8444-555555555555") is None
+    def built(order_id: str) -> delivery.StyleManRequest:
+        return delivery.StyleManRequest(order_id, b"", {"OrderID": order_id})
+
+    assert session.lookup(built(wanted)) == {"OrderID": wanted.upper(), "Number": 77}
+    assert session.lookup(built("99999999-2222-4333-8444-555555555555")) is None
 
 
 @pytest.mark.parametrize(("body", "expected"), [

@@ -6,9 +6,8 @@ copy. The temporary name is fixed per file, so a retry after a cut connection ov
 stale partial instead of leaving another one behind; when a partial's order got a new number
 (Reflecta resets it after a failed upload), opening the drop later sweeps temporary files
 older than an hour (``stale_part_seconds``), which no running upload can still own. A sweep
-lists the whole folder (52 ms per 1,000 files over SFTP, and an ERP may keep every file it
-imported), so a connector asks for one at most once per that interval (``sweep_due``): a
-leftover partial, hidden from the ERP, then lives at most twice as long.
+lists the whole folder (and an ERP may keep every file it imported), so a connector asks for one
+at most once per that interval (``sweep_due``): a leftover partial then lives at most twice as long.
 
 One ``FileDrop`` is one transport connection: a chunk opens it once and puts all its files.
 What can go wrong is reported in the two kinds the export needs: ``ConnectionLost`` (the

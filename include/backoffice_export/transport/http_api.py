@@ -20,7 +20,6 @@ Failures are sorted as the export needs them:
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -72,7 +71,6 @@ class ApiSession:
         self.timeout = tuple(timeout) if isinstance(timeout, list) else (float(timeout), float(timeout)) \
             if timeout is not None else DEFAULT_TIMEOUT
         self.base_url = self.hook.base_url.rstrip("/")
-        _settle_environment(self.session, self.base_url)
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -116,25 +114,6 @@ class ApiSession:
 
     def close(self) -> None:
         self.session.close()
-
-
-def _settle_environment(session: requests.Session, base_url: str) -> None:
-    """Read the proxy and CA-bundle variables once per session instead of on every request.
-
-    With ``trust_env`` on (the default unless the connection's extra says ``"trust_env": false``),
-    ``requests`` scans the whole process environment for proxy settings on every request: about
-    0.3 ms each in a task process, whose environment holds Airflow's variables, a fifth of a
-    request on a fast link. A session's requests all go to one host, so the answer cannot
-    differ between them. What the connection's extras set (``proxies``, ``verify``) still wins.
-    ``~/.netrc`` is no longer consulted: credentials come from the Airflow connection only.
-    """
-    if not session.trust_env:
-        return
-    own = session.proxies or {}
-    session.proxies = {**requests.utils.get_environ_proxies(base_url, no_proxy=own.get("no_proxy")), **own}
-    if session.verify is True:
-        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    session.trust_env = False
 
 
 def _short(exc: BaseException) -> str:

@@ -2,7 +2,8 @@
 
 Fetched on first use and again when it expires or the ERP stops accepting it; registered with
 Airflow's secrets masker and kept in memory only, never logged, stored or put in a message.
-A token endpoint that refuses or does not answer concerns every order alike: ``ConnectionLost``.
+A token endpoint that refuses concerns every order alike: ``ConnectionLost``; one that does not
+answer raises ``TransientHttpError`` like any other request, for the connector to retry or give up.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from backoffice_export.errors import ConnectionLost
-from backoffice_export.transport.http_api import ApiReply, ApiSession, TransientHttpError
+from backoffice_export.transport.http_api import ApiReply, ApiSession
 
 EXPIRY_MARGIN_SECONDS = 30
 
@@ -43,11 +44,8 @@ class BearerToken:
         self._token, self._expires_at = None, None
 
     def fetch(self) -> None:
-        try:
-            reply = self.api.request("POST", self.path, data=dict(self.form()), headers={
-                "Content-Type": "application/x-www-form-urlencoded", "Authorization": None})  # type: ignore[dict-item]
-        except TransientHttpError as exc:
-            raise ConnectionLost(f"{self.endpoint} is not answering: {exc}") from exc
+        reply = self.api.request("POST", self.path, data=dict(self.form()), headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Authorization": None})  # type: ignore[dict-item]
         body = reply.body if isinstance(reply.body, dict) else {}
         token = body.get("access_token")
         if reply.status != 200 or not isinstance(token, str) or not token:

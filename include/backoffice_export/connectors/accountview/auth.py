@@ -33,7 +33,7 @@ from typing import Any
 
 from backoffice_export.connectors.accountview.envelope import TOKEN_PATH
 from backoffice_export.errors import ConnectionLost, SettingsError
-from backoffice_export.transport.http_api import ApiReply, ApiSession
+from backoffice_export.transport.http_api import ApiReply, ApiSession, TransientHttpError
 from backoffice_export.transport.oauth2 import BearerToken, mask
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,10 @@ class AccountViewAuth:
 
     def headers(self) -> dict[str, str]:
         """The ``Authorization`` a call needs; fetches a token on first use and when it expires."""
-        return self.token.headers()
+        try:
+            return self.token.headers()
+        except TransientHttpError as exc:
+            raise ConnectionLost(f"AccountView's token endpoint is not answering: {exc}") from exc
 
     def forget_token(self) -> None:
         self.token.forget()

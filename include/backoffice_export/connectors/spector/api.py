@@ -8,7 +8,9 @@ this one module, and described in ``docs/spector.md``; the loopback emulator
 
 Requests
     ``POST {base}/api/v2/orders`` with the order as JSON (``mapping.build_order``).
-    ``GET  {base}/api/v2/orders?externalOrderNo=<App4Sales order nr>`` looks an order up.
+    ``GET  {base}/api/v2/orders?externalOrderNo=<key>`` looks an order up by our key
+    (``mapping.external_order_no``: administration code, ``/``, App4Sales order number).
+    ``GET  {base}/api/v2/orders/<orderNo>`` reads one order back, to prove it is ours.
 
 Authentication (every request)
     HTTP Basic: connection ``login`` = API user id, ``password`` = API key.
@@ -22,12 +24,17 @@ Replies (JSON, HTTP 200 unless noted)
     ``{"result": 1, "message": "Order created", "orderNo": "100001"}`` after a POST;
     ``{"result": 1, "message": "...", "orders": [{"orderNo": ..., "externalOrderNo": ...}]}``
     after a look-up (an empty list when there is none);
+    ``{"result": 1, "message": "...", "order": {"externalOrderNo": ..., "customerId": ..., "lines": [...]}}``
+    after reading one order (the order as Spector holds it, in the POST's field names); HTTP 404
+    when there is no such order;
     HTTP 400 ``{"result": 30, "message": "...", "errors": [{"field": ..., "message": ...}]}``
     when the order fails validation; HTTP 401 when a credential is wrong.
 
-Result codes (``Result``): 1 is success. Two codes are *non-fatal* (``NON_FATAL``): the order
-was stored and ``orderNo`` names it, so the connector treats them as success, as the seed's
-``GetResponseResult`` does. Every other code fails the order with Spector's code and message.
+Result codes (``Result``): 1 is success. Code 2 is *non-fatal* (``NON_FATAL``): the order was
+stored and ``orderNo`` names it, so the connector treats it as success, as the seed's
+``GetResponseResult`` does. Code 10 (``EXISTS``) says an order with our key exists, not that it
+is this one: the connector reads it back and compares before it counts as sent. Every other
+code fails the order with Spector's code and message.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class Result(IntEnum):
     # Non-fatal: stored, with a remark.
     ARTICLES_ADDED_AS_TEXT = 2  # an article number unknown to Spector became a text row
     DUPLICATE_EXTERNAL_ORDER_NO = 10  # an order with this externalOrderNo exists: its orderNo is returned
+    # (not success by itself: the order it names is read back and compared first)
     # Fatal: nothing stored.
     CUSTOMER_NOT_FOUND = 20
     STOCK_SITE_NOT_FOUND = 22
@@ -59,7 +67,11 @@ class Result(IntEnum):
     INTERNAL_ERROR = 50
 
 
-NON_FATAL = frozenset({Result.ARTICLES_ADDED_AS_TEXT, Result.DUPLICATE_EXTERNAL_ORDER_NO})
+NON_FATAL = frozenset({Result.ARTICLES_ADDED_AS_TEXT})
+EXISTS = Result.DUPLICATE_EXTERNAL_ORDER_NO
+# What must match before an order Spector holds under our key counts as this order.
+PROOF_FIELDS = ("externalOrderNo", "customerId")
+PROOF_LINE_FIELDS = ("articleNumber", "numberOfItems", "priceExclVAT", "discount", "vatPercentage")
 
 
 def is_success(result: int | None) -> bool:
@@ -99,14 +111,25 @@ def read_reply(body: Any, fallback_text: str = "") -> Reply:
                  None if order_no is None else str(order_no).strip(), errors)
 
 
-def found_order_no(body: Any, external_order_no: str) -> str | None:
-    """The Spector number of the order carrying ``external_order_no`` in a look-up reply, if any."""
+def order_path(order_no: str) -> str:
+    return f"{ORDERS_PATH}/{order_no}"
+
+
+def found_order_nos(body: Any, external_order_no: str) -> list[str]:
+    """The Spector numbers of the orders carrying ``external_order_no`` in a look-up reply."""
     orders = body.get("orders") if isinstance(body, dict) else None
     if not isinstance(orders, list):
         raise ValueError("the look-up reply has no 'orders' list")
+    found = []
     for order in orders:
         if isinstance(order, dict) and str(order.get("externalOrderNo")) == external_order_no:
             number = order.get("orderNo")
             if number is not None and str(number).strip():
-                return str(number).strip()
-    return None
+                found.append(str(number).strip())
+    return found
+
+
+def read_order(body: Any) -> dict[str, Any] | None:
+    """The order of a read reply (``GET orders/<orderNo>``), or ``None`` when the reply has none."""
+    order = body.get("order") if isinstance(body, dict) else None
+    return order if isinstance(order, dict) else None

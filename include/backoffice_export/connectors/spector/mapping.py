@@ -3,15 +3,17 @@
 The seed's table lost its "Source Field" cells; JSON names are the App4Sales DTO's
 (``SpecterOrderPost`` / ``SpecterOrderLinePost``) where the seed or the issue gives them, else
 the v1 API's names in camelCase (``shared/notes/erp-wire-formats.md``). ``externalOrderNo`` is
-not in the seed (its Known Limitations say the original left it empty); it carries the
-App4Sales order number so that a retry can look the order up instead of creating it twice.
+not in the seed (its Known Limitations say the original left it empty); it carries this
+project's key for the order (``external_order_no``), so that a retry can look the order up
+instead of creating it twice, and Spector's own duplicate check (result 10) works for us.
 
 Order header:
 
 ========================  ==========================  ==============================================
 Seed row                  JSON field                  From (App4Sales)
 ========================  ==========================  ==============================================
-(exactly-once key)        ``externalOrderNo``         Order.InternalOrderNr
+(exactly-once key)        ``externalOrderNo``         Administration.Code + "/" +
+                                                      Order.InternalOrderNr (max 50)
 Customer ID               ``customerId``              Order.Customer.Code (required)
 Order Date                ``orderDate`` yyyy-MM-dd    Order.OrderDate; today when the setting
                                                       SetOrderDateAsDeliveryDate is on
@@ -79,6 +81,19 @@ from backoffice_export.mapping.money import HUNDRED, invariant, net_round, unit_
 from backoffice_export.model import Order, OrderLine
 
 DISCOUNT_PLACES = 4
+KEY_SEPARATOR = "/"
+
+
+def external_order_no(order: Order) -> str:
+    """The order's key at Spector: ``<administration code>/<App4Sales order number>``.
+
+    App4Sales numbers are unique per administration only, and several administrations may send
+    to one Spector company, so the number alone would let one administration's order 1001 be
+    taken for another's. Administration codes are unique and never hold the separator
+    (``delivery`` refuses one that does), so the key is unique across everything that can
+    share a company, and still tells a Spector user where the order came from.
+    """
+    return f"{order.administration.code}{KEY_SEPARATOR}{order.internal_order_nr}"
 
 
 def build_order(order: Order, settings: SpectorSettings, today: date) -> dict[str, Any]:
@@ -93,7 +108,7 @@ def build_order(order: Order, settings: SpectorSettings, today: date) -> dict[st
     else:
         order_date = delivery_date = iso_date(order.order_date)
     payload: dict[str, Any] = {
-        "externalOrderNo": order.internal_order_nr,
+        "externalOrderNo": external_order_no(order),
         "customerId": customer.code,
         "orderDate": order_date,
         "deliveryDate": delivery_date,

@@ -38,7 +38,10 @@ class Rule:
 
 
 HEADER_RULES: tuple[Rule, ...] = (
-    Rule("externalOrderNo", "Order.InternalOrderNr", "text", required=True),
+    # Our key (``mapping.external_order_no``). The seed gives ExternalOrderNo no MaxLength; 50, as the
+    # DTO's other order reference (customerOrderReference), is assumed until Spector says otherwise.
+    Rule("externalOrderNo", "Administration.Code / Order.InternalOrderNr", "text", required=True,
+         max_length=50),
     Rule("customerId", "Customer.Code", "text", required=True),
     Rule("orderDate", "Order.OrderDate", "date", required=True),
     Rule("deliveryDate", "Order.OrderDate", "date"),

@@ -18,6 +18,13 @@ An order StyleMan holds is never POSTed again, even when it holds it without a n
 without a number fails the order with the seed's "No order number retrieved from backoffice";
 it is left for a retry, which looks the order up first and takes the number StyleMan shows.
 
+A look-up hit counts only once it is proven to be *this* order: the OrderID is App4Sales' GUID,
+which a copied order (another administration loaded from the same export, sharing this
+StyleMan) can carry too. The order StyleMan holds must have this order's number, customer,
+lines and totals (``PROOF_FIELDS``, ``PROOF_LINE_FIELDS``); otherwise the order fails for
+review, naming the OrderID, StyleMan's number and what differs, and nothing is marked sent.
+``OrderNumber`` (App4Sales' number, unique per administration only) is never used as a key.
+
 Replies. Success: the created SalesOrder, bare or inside ``Results`` wrappers; StyleMan's own
 order number is its ``Number`` (its ``OrderNumber`` echoes App4Sales' number and is ignored).
 Look-up replies: a list of SalesOrders, bare, in ``Results`` or in OData's ``value``; only
@@ -43,6 +50,7 @@ import requests
 import sqlalchemy as sa
 from urllib3.exceptions import LocationValueError
 
+from backoffice_export import identity
 from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.styleman import mapping
 from backoffice_export.connectors.styleman import settings as styleman_settings
@@ -57,10 +65,16 @@ ERROR = "ERROR: "  # the seed's Constants.Error.ERROR: how App4Sales recognises 
 NO_NUMBER = "No order number retrieved from backoffice"
 
 
+# What must match before an order StyleMan holds under this OrderID counts as this order.
+PROOF_FIELDS = ("OrderNumber", "CustomerGUID", "CustomerCode", "SubTotal", "Total", "VatTotal")
+PROOF_LINE_FIELDS = ("ItemCode", "Quantity", "PriceExcl", "Discount", "VatPercentage")
+
+
 @dataclass(frozen=True)
 class StyleManRequest:
     order_id: str  # the OrderID GUID, for the look-up before any repeated POST
     body: bytes
+    sales_order: dict[str, Any]  # what a look-up hit is compared with
 
 
 class StyleManSession(BuildThenDeliver):
@@ -73,11 +87,11 @@ class StyleManSession(BuildThenDeliver):
     def build(self, order: Order) -> StyleManRequest:
         sales_order = mapping.build_sales_order(order, self.settings, created=datetime.now())
         body = exact_json.dumps(mapping.request_body(sales_order, self.settings))
-        return StyleManRequest(sales_order["OrderID"], body)
+        return StyleManRequest(sales_order["OrderID"], body, sales_order)
 
     def deliver(self, order: Order, built: StyleManRequest) -> Sent:
         try:
-            number = self._deliver(order, built.order_id, built.body)
+            number = self._deliver(order, built)
         except DeliveryError as exc:
             raise _with_error_prefix(exc) from exc
         except (requests.RequestException, LocationValueError) as exc:  # one the session could not even prepare
@@ -85,20 +99,21 @@ class StyleManSession(BuildThenDeliver):
         return Sent(backoffice_order_nr=number, destination=self.api.describe(self.orders_path),
                     write_back_order_nr=number)
 
-    def _deliver(self, order: Order, order_id: str, body: bytes) -> str:
+    def _deliver(self, order: Order, built: StyleManRequest) -> str:
         sales_order, found = create_once(
-            lookup=lambda: self.lookup(order_id),
-            create=lambda: self.create(body),
+            lookup=lambda: self.lookup(built),
+            create=lambda: self.create(built.body),
             label=order.label,
             lookup_first=self.settings.ValidateOrderBeforeSending or order.export_attempts > 1,
         )
         if found:
-            log.info("%s: StyleMan already has OrderID %s; its number is written back, nothing sent",
-                     order.label, order_id)
+            log.info("%s: StyleMan already has OrderID %s (same number, customer, lines and totals); its number "
+                     "is written back, nothing sent", order.label, built.order_id)
         return _number(sales_order, already_there=found)
 
-    def lookup(self, order_id: str) -> dict[str, Any] | None:
-        """The StyleMan order with this ``OrderID``, or ``None`` when StyleMan has none."""
+    def lookup(self, built: StyleManRequest) -> dict[str, Any] | None:
+        """The StyleMan order with this ``OrderID``, proven to be this order; ``None`` when StyleMan has none."""
+        order_id = built.order_id
         reply = self._request("GET", self.orders_path, params={"$filter": f"OrderID eq '{order_id}'"})
         if reply.status == 404:
             return None
@@ -106,10 +121,22 @@ class StyleManSession(BuildThenDeliver):
             raise DeliveryError(f"looking up OrderID {order_id} failed: {erp_message(reply)}", retryable=False)
         matches = [o for o in sales_orders_in(reply.body)
                    if mapping.guid(str(o.get("OrderID") or ""), "OrderID") == order_id]
+        if not matches:
+            return None
         if len(matches) > 1:
-            log.warning("StyleMan holds %d orders with OrderID %s (sent before this connector looked first)",
-                        len(matches), order_id)
-        return next((o for o in matches if _number_of(o)), matches[0] if matches else None)
+            log.warning("StyleMan holds %d orders with OrderID %s (sent before this connector looked first, or "
+                        "copied orders of another administration)", len(matches), order_id)
+        found = [identity.differences(built.sales_order, o, fields=PROOF_FIELDS, lines="Lines",
+                                      line_fields=PROOF_LINE_FIELDS) for o in matches]
+        proven = [o for o, differs in zip(matches, found, strict=True) if not differs]
+        if not proven:
+            numbers = ", ".join(_number_of(o) or "without a number" for o in matches)
+            raise DeliveryError(
+                f"StyleMan already holds an order with OrderID {order_id} (StyleMan order {numbers}), but it is "
+                f"not this order: {identity.describe(found[0])}. Not marked sent: check the App4Sales order's GUID "
+                "(a copied order keeps it); give this order a GUID of its own and resend it",
+                retryable=False, delivered_unknown=True)
+        return next((o for o in proven if _number_of(o)), proven[0])
 
     def create(self, body: bytes) -> dict[str, Any]:
         reply = self._request("POST", self.orders_path, data=body,
