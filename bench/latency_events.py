@@ -45,6 +45,7 @@ class Result:
     lost: int = 0
     sent_twice: int = 0
     runs: dict[str, int] = field(default_factory=dict)
+    load: list[float] = field(default_factory=list)  # 1-minute load average while the orders arrived
 
     def figures(self) -> dict[str, Any]:
         lat = sorted(self.latencies)
@@ -56,7 +57,8 @@ class Result:
                 "lost": self.lost, "sent_twice": self.sent_twice,
                 "p50_s": pct(0.5), "p95_s": pct(0.95), "max_s": lat[-1] if lat else None,
                 "mean_s": statistics.fmean(lat) if lat else None,
-                "dag_runs": sum(self.runs.values()), "runs_by_type": self.runs}
+                "dag_runs": sum(self.runs.values()), "runs_by_type": self.runs,
+                "load_avg_1min": max(self.load) if self.load else None}
 
 
 def _template() -> dict[str, Any]:
@@ -116,6 +118,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> Result:
             if time.monotonic() + gap > end:
                 break
             time.sleep(gap)
+            result.load.append(os.getloadavg()[0])
             number = f"EV{result.orders + 1:05d}"
             load_document(engine, _one_order_document(admin, number))
             result.stored[number] = time.time()
@@ -211,12 +214,13 @@ def _fmt(value: float | None) -> str:
 
 def report(results: list[Result]) -> str:
     head = f"{'mode':<10} {'tick':<14} {'orders':>6} {'lost':>5} {'twice':>5} {'p50 s':>7} {'p95 s':>7} " \
-           f"{'max s':>7} {'runs':>5}  runs by type"
+           f"{'max s':>7} {'runs':>5} {'load':>5}  runs by type"
     lines = [head]
     for r in results:
         f = r.figures()
         lines.append(f"{f['mode']:<10} {f['tick']:<14} {f['orders']:>6} {f['lost']:>5} {f['sent_twice']:>5} "
-                     f"{_fmt(f['p50_s']):>7} {_fmt(f['p95_s']):>7} {_fmt(f['max_s']):>7} {f['dag_runs']:>5}  "
+                     f"{_fmt(f['p50_s']):>7} {_fmt(f['p95_s']):>7} {_fmt(f['max_s']):>7} {f['dag_runs']:>5} "
+                     f"{_fmt(f['load_avg_1min']):>5}  "
                      f"{json.dumps(f['runs_by_type'])}")
     return "\n".join(lines)
 
@@ -238,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = [run_mode(mode.strip(), args) for mode in args.modes.split(",") if mode.strip()]
     print(report(results))
+    print(f"{os.cpu_count()} CPUs; load: the highest 1-minute load average while the orders arrived")
     if args.json:
         args.json.write_text(json.dumps([r.figures() for r in results], indent=1))
     return 0
