@@ -1,10 +1,9 @@
 """Generate a benchmark backlog straight into the order database, fast and deterministic.
 
-N orders of ~20 lines, spread evenly over the benchmark's targets (every connector, and each of
-EzXml's three formats). Rows are written with bulk inserts rather than through the order
-document loader: at 100,000 orders (2 million lines) the loader's per-order upserts would take
-longer than the export being measured. The data is valid for every connector, so each order
-is expected to be sent.
+N orders of ~20 lines, spread evenly over the given targets (an administration each). Rows are
+written with bulk inserts rather than through the order document loader: at 100,000 orders
+(2 million lines) the loader's per-order upserts would take longer than the export being measured.
+The data is valid for every connector, so each order is expected to be sent.
 """
 
 from __future__ import annotations

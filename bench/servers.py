@@ -1,18 +1,19 @@
 """The benchmark's ERP side, in a process of its own, as a real ERP is.
 
-The sandboxes (SFTP, FTPS, the ERP API emulators) are Python servers. Run inside the process
-that exports, they would take turns with it on one interpreter lock: the server's work would be
-billed to the client, and a client that prepares the next order while the ERP handles this one
-could never show it. So the benchmark starts them in a child process (the machine's second core)
-and talks to them over loopback only, through Airflow connections, like the product does.
+One process runs the SFTP and FTPS sandboxes and the ERP API emulators (a second set of
+emulators for the floor, so the floor's orders never meet the pipeline's), and in front of each
+a ``FaultProxy`` that adds ``rtt`` seconds of round trip. FTP data connections cross the proxy
+too: the FTP sandbox announces a proxy port for each passive data connection.
 
-The child prints one JSON line: the Airflow connections of every benchmark target, those of
-untouched API emulators for the floor (a set per floor pass, ``FLOOR_PASSES``: an untimed
-warm-up, then the floor taken beside the pipeline's chunks). It stops when its stdin closes.
+The process prints one JSON line, the Airflow connections per connector: ``latency`` (through
+the proxies), ``floor`` (the floor's destinations, through the proxies) and ``direct`` (no
+proxy). It stops when its stdin closes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
 import subprocess
@@ -23,58 +24,61 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 USER = "app4sales"
-EZXML_FORMATS = ("Default", "CSV", "Reflecta")
+CONNECTORS = ("reflecta", "ezxml", "spector", "styleman", "accountview")
 HTTP_CONNECTORS = ("spector", "styleman", "accountview")
-FLOOR_PASSES = ("warm-up", "beside")
 
 
-def describe(sandboxes: Any, floor_apis: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What the parent needs to reach the servers: connections by id (targets, then floor passes)."""
-    connections: dict[str, Any] = {"bench_reflecta": sandboxes.airflow_connection("sftp", USER, "bench-reflecta")}
-    for fmt in EZXML_FORMATS:
-        connections[f"bench_ezxml_{fmt.lower()}"] = sandboxes.airflow_connection(
-            "ftps", USER, f"bench-ezxml-{fmt.lower()}")
-    for connector in HTTP_CONNECTORS:
-        connections[f"bench_{connector}"] = sandboxes.apis[connector].airflow_connection()
-    floor = {floor_pass: {name: (api.airflow_connection("basic") if name == "styleman" else api.airflow_connection())
-                          for name, api in apis.items()}
-             for floor_pass, apis in floor_apis.items()}
-    return {"connections": connections, "floor": floor}
+def _through(conn: dict[str, Any], proxy: Any, **changes: Any) -> dict[str, Any]:
+    return {**conn, "port": proxy.port, **changes}
 
 
-def serve(root: Path) -> None:
-    """The child: start the servers, say where they are, serve until stdin closes."""
-    import importlib
-
+def serve(root: Path, rtt: float) -> None:
+    """The child: start the servers and their proxies, say where they are, serve until stdin closes."""
     from erp_sandbox import ERP_API_MODULES, Sandboxes
+    from erp_sandbox.fault_proxy import FaultProxy
 
-    floor_apis = {floor_pass: {name: importlib.import_module(ERP_API_MODULES[name]).Api(root / "floor" / floor_pass)
-                               for name in HTTP_CONNECTORS}
-                  for floor_pass in FLOOR_PASSES}
-    every_floor_api = [api for apis in floor_apis.values() for api in apis.values()]
-    with Sandboxes(root / "sandbox", USER) as sandboxes:
-        for api in every_floor_api:
+    with contextlib.ExitStack() as stack:
+        sandboxes = stack.enter_context(Sandboxes(root / "sandbox", USER))
+        floor_apis = {name: importlib.import_module(ERP_API_MODULES[name]).Api(root / "floor")
+                      for name in HTTP_CONNECTORS}
+        for api in floor_apis.values():
             api.start()
-        try:
-            print(json.dumps(describe(sandboxes, floor_apis)), flush=True)
-            sys.stdin.read()
-        finally:
-            for api in every_floor_api:
-                api.stop()
+            stack.callback(api.stop)
+        sftp_proxy = stack.enter_context(FaultProxy(sandboxes.sftp.port, rtt=rtt))
+        ftp_proxy = stack.enter_context(FaultProxy(sandboxes.ftp.port, rtt=rtt))
+        sandboxes.ftp.passive_through = ftp_proxy.forward_once
+
+        direct = {"reflecta": sandboxes.airflow_connection("sftp", USER, "reflecta"),
+                  "ezxml": sandboxes.airflow_connection("ftps", USER, "ezxml")}
+        latency = {"reflecta": _through(direct["reflecta"], sftp_proxy),
+                   "ezxml": _through(direct["ezxml"], ftp_proxy)}
+        floor = {"reflecta": _through(direct["reflecta"], sftp_proxy, schema="floor"),
+                 "ezxml": _through(direct["ezxml"], ftp_proxy, schema="floor")}
+        for name in HTTP_CONNECTORS:
+            direct[name] = sandboxes.apis[name].airflow_connection()
+            proxy = stack.enter_context(FaultProxy(sandboxes.apis[name].port, rtt=rtt))
+            latency[name] = _through(direct[name], proxy)
+            # StyleMan's floor logs in with basic auth: the same headers on every request, no token.
+            api = floor_apis[name]
+            own = api.airflow_connection("basic") if name == "styleman" else api.airflow_connection()
+            floor[name] = _through(own, stack.enter_context(FaultProxy(floor_apis[name].port, rtt=rtt)))
+        print(json.dumps({"latency": latency, "floor": floor, "direct": direct}), flush=True)
+        sys.stdin.read()
 
 
 class RemoteSandboxes:
     """The parent's handle on the server process: the connections that reach its servers."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, rtt: float) -> None:
+        self.root, self.rtt = root, rtt
         self._process: subprocess.Popen[str] | None = None
-        self.connections: dict[str, dict[str, Any]] = {}
-        self.floor: dict[str, dict[str, dict[str, Any]]] = {}  # floor pass -> connector -> connection
+        self.latency: dict[str, dict[str, Any]] = {}
+        self.floor: dict[str, dict[str, Any]] = {}
+        self.direct: dict[str, dict[str, Any]] = {}
 
     def __enter__(self) -> RemoteSandboxes:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.servers", str(self.root)], cwd=PROJECT, text=True,
+            [sys.executable, "-m", "bench.servers", str(self.root), str(self.rtt)], cwd=PROJECT, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=os.environ.copy())
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
@@ -82,13 +86,8 @@ class RemoteSandboxes:
             self._process.wait(timeout=30)
             raise RuntimeError(f"the benchmark's server process exited ({self._process.returncode}) before serving")
         described = json.loads(line)
-        self.connections, self.floor = described["connections"], described["floor"]
+        self.latency, self.floor, self.direct = described["latency"], described["floor"], described["direct"]
         return self
-
-    @property
-    def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
@@ -103,4 +102,4 @@ class RemoteSandboxes:
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]))
+    serve(Path(sys.argv[1]), float(sys.argv[2]))

@@ -197,11 +197,15 @@ def release(engine: sa.Engine, order_ids: Sequence[int], owner: ClaimOwner, *, r
 
 
 def request_resend(engine: sa.Engine, order_ids: Sequence[int]) -> int:
-    """Make orders pending again, sent ones included: the one way an order goes out twice."""
+    """Make orders pending again, sent ones included: the one way an order goes out twice.
+
+    The order starts over: a delivery ``progress`` (how far an order sent in parts got) is
+    forgotten, so a half-sent order goes again whole, as a new order at the ERP.
+    """
     with engine.begin() as conn:
         return conn.execute(
             sa.update(t).where(t.c.order_id.in_(list(order_ids)), t.c.state != CLAIMED)
-            .values(state=PENDING, retryable=True, error=None, updated_at=utcnow())
+            .values(state=PENDING, retryable=True, error=None, progress=None, updated_at=utcnow())
         ).rowcount
 
 

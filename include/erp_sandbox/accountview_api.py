@@ -30,7 +30,7 @@ status, before storing), ``lose_write_replies`` (store chosen later writes, then
 ``ORD_NR`` out of the reply), ``expire_tokens`` (every issued token stops working) and
 ``rotate_refresh_token`` (every token answer retires the refresh token for a new one). Tests
 read the ERP's state with ``order_count(reference)``, ``orders()``, ``header(nr)``,
-``lines(nr)``, ``line_count(nr)`` and ``attachment(nr)``.
+``lines(nr)``, ``line_count(nr)`` and ``attachment(nr)``, and remove an order with ``delete_order(nr)``.
 """
 
 from __future__ import annotations
@@ -161,6 +161,11 @@ class Api(EmulatedApi):
     def line_count(self, order_nr: str) -> int:
         with self.lock:
             return len(self._orders[order_nr]["lines"]) if order_nr in self._orders else 0
+
+    def delete_order(self, order_nr: str) -> None:
+        """Remove a sales order, as a user deleting it in AccountView does (tests of what follows)."""
+        with self.lock:
+            del self._orders[order_nr]
 
     def attachment(self, order_nr: str) -> bytes | None:
         data = self.header(order_nr).get("FILE_DATA")

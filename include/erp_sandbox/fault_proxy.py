@@ -10,8 +10,13 @@ There is no toxiproxy here; this does what the fault suite needs, per new connec
 - ``stall_after_bytes``: forward that many bytes from the client, then stop answering without
   closing (a reply that never comes).
 
+With ``rtt`` (seconds) it also stands in for a real network: each new connection waits one round
+trip (the TCP handshake), and everything it carries arrives half a round trip later in each
+direction, in order, however much is in flight (latency, not a bandwidth limit).
+
 FTP passive data connections do not pass a control-port proxy: FTP faults are injected inside
-the FTP sandbox instead (``FtpSandbox.faults``).
+the FTP sandbox instead (``FtpSandbox.faults``). For latency, ``forward_once`` gives a data
+connection a port of its own on the proxy (``FtpSandbox.passive_through`` announces it).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -34,8 +40,9 @@ class ProxyFaults:
 
 
 class FaultProxy:
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1", *, rtt: float = 0.0) -> None:
         self.target = (target_host, target_port)
+        self.rtt = rtt
         self.faults = ProxyFaults()
         self.connections = 0
         self.last_bytes_up = 0  # client -> server bytes of the latest connection, to aim cuts
@@ -48,9 +55,25 @@ class FaultProxy:
     def start(self) -> FaultProxy:
         self._thread.start()
         self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop).result(10)
+            asyncio.start_server(self._handler(self.target), "127.0.0.1", 0), self._loop).result(10)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
+
+    def forward_once(self, target_port: int) -> int:
+        """A new port on this proxy that forwards one connection to ``target_port``, with the
+        same faults and latency (an FTP passive data connection); it stops listening once used."""
+
+        async def listen() -> int:
+            handle = self._handler((self.target[0], target_port))
+
+            async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                server.close()
+                await handle(reader, writer)
+
+            server = await asyncio.start_server(once, "127.0.0.1", 0)
+            return server.sockets[0].getsockname()[1]
+
+        return asyncio.run_coroutine_threadsafe(listen(), self._loop).result(10)
 
     def stop(self) -> None:
         async def _close() -> None:
@@ -71,7 +94,16 @@ class FaultProxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+    def _handler(self, target: tuple[str, int]) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter],
+                                                             Awaitable[None]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(asyncio.CancelledError):  # stop() ends connections still open
+                await self._handle(reader, writer, target)
+
+        return handle
+
+    async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
+                      target: tuple[str, int]) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
@@ -82,12 +114,16 @@ class FaultProxy:
         if faults.refuse:
             client_writer.transport.abort()
             return
+        if self.rtt:
+            await asyncio.sleep(self.rtt)  # the TCP handshake
         try:
-            server_reader, server_writer = await asyncio.open_connection(*self.target)
+            server_reader, server_writer = await asyncio.open_connection(*target)
         except OSError:
             client_writer.transport.abort()
             return
         done = asyncio.Event()
+        to_server = _Path(server_writer, self.rtt / 2)
+        to_client = _Path(client_writer, self.rtt / 2)
 
         async def upstream() -> None:
             sent = 0
@@ -97,8 +133,8 @@ class FaultProxy:
                 if not data:
                     break
                 if limit is not None and sent + len(data) >= limit:
-                    server_writer.write(data[: max(0, limit - sent)])
-                    await server_writer.drain()
+                    await to_server.send(data[: max(0, limit - sent)])
+                    await to_server.flush()
                     if faults.cut_after_bytes is not None:
                         client_writer.transport.abort()
                         server_writer.transport.abort()
@@ -108,8 +144,8 @@ class FaultProxy:
                     return
                 sent += len(data)
                 self.last_bytes_up = sent
-                server_writer.write(data)
-                await server_writer.drain()
+                await to_server.send(data)
+            await to_server.flush()
             done.set()
 
         async def downstream() -> None:
@@ -119,13 +155,56 @@ class FaultProxy:
                     break
                 if faults.delay:
                     await asyncio.sleep(faults.delay)
-                client_writer.write(data)
-                await client_writer.drain()
+                await to_client.send(data)
+            await to_client.flush()
             done.set()
 
         try:
             await asyncio.gather(upstream(), downstream(), return_exceptions=True)
         finally:
+            for path in (to_server, to_client):
+                path.close()
             for writer in (client_writer, server_writer):
                 with contextlib.suppress(Exception):
                     writer.close()
+
+
+class _Path:
+    """One direction of a connection: writes what it is sent ``delay`` seconds later, in order."""
+
+    def __init__(self, writer: asyncio.StreamWriter, delay: float) -> None:
+        self.writer, self.delay = writer, delay
+        self.queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        self.task = asyncio.create_task(self._deliver()) if delay else None
+
+    async def send(self, data: bytes) -> None:
+        if self.task is None:
+            self.writer.write(data)
+            await self.writer.drain()
+        else:
+            self.queue.put_nowait((asyncio.get_running_loop().time() + self.delay, data))
+
+    async def flush(self) -> None:
+        """Wait until everything sent so far has been written."""
+        if self.task is not None:
+            await self.queue.join()
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _deliver(self) -> None:
+        loop = asyncio.get_running_loop()
+        gone = False  # the far side hung up: what is still queued is dropped
+        while True:
+            due, data = await self.queue.get()
+            try:
+                if not gone:
+                    if due > loop.time():
+                        await asyncio.sleep(due - loop.time())
+                    self.writer.write(data)
+                    await self.writer.drain()
+            except OSError:
+                gone = True
+            finally:
+                self.queue.task_done()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -62,6 +63,9 @@ class FtpSandbox:
         self.faults = FtpFaults()
         self.uploads_completed = 0
         self.renamed: list[str] = []  # final paths in the order renames made them appear, as the ERP sees them
+        # When set, a passive reply announces passive_through(server's data port) instead: a
+        # proxy's port (``FaultProxy.forward_once``), so data connections cross the proxy too.
+        self.passive_through: Callable[[int], int] | None = None
         self._authorizer = _SandboxAuthorizer(self.faults)
         self._server: FTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -208,6 +212,11 @@ class FtpSandbox:
             permit_foreign_addresses = False
             passive_ports = None
 
+            def respond(self, resp: str, logfun: Any = log.debug) -> None:
+                if sandbox.passive_through is not None and resp.startswith(("227 ", "229 ")):
+                    resp = _passive_reply(resp, sandbox.passive_through)
+                super().respond(resp, logfun)
+
             def ftp_STOR(self, file: str, mode: str = "w") -> str | None:
                 if faults.deny_store:
                     self.respond("550 Permission denied (sandbox fault: deny_store).")
@@ -251,6 +260,16 @@ class FtpSandbox:
         for name, value in extra.items():
             setattr(SandboxFTPHandler, name, value)
         return SandboxFTPHandler
+
+
+def _passive_reply(resp: str, through: Callable[[int], int]) -> str:
+    """The PASV (227) or EPSV (229) reply with the data port replaced by ``through(port)``."""
+    if resp.startswith("229 "):
+        port = int(resp.split("|||")[1].split("|")[0])
+        return f"229 Entering extended passive mode (|||{through(port)}|)."
+    numbers = resp[resp.index("(") + 1:resp.index(")")].split(",")
+    port = through(int(numbers[4]) * 256 + int(numbers[5]))
+    return f"227 Entering passive mode ({','.join(numbers[:4])},{port // 256},{port % 256})."
 
 
 class _SandboxAuthorizer(DummyAuthorizer):

@@ -95,8 +95,9 @@ def test_a_large_order_goes_in_batches_with_its_pdf_and_a_lost_reply_duplicates_
     assert writes(accountview, number) == ["POST", "PUT", "PUT"]  # batches of 4, 4, 2; batch 2 not resent
     assert accountview.attachment(number) == PDF  # the PDF, byte for byte
     header = accountview.header(number)
+    key = export_state.progress(sqlite_engine, rows["1"].order_id)["key"]  # the order's key, below its notes
     assert (header["LINK_FILE"], header["DOC_DESC"], header["COMMENT2"], header["DEL_DATE"], header["EMP_NR"]) == (
-        "1.pdf", "Order 1", "Note: Before noon", "2026-12-01", "marieke.vb")
+        "1.pdf", "Order 1", f"Note: Before noon\nApp4Sales key {key}", "2026-12-01", "marieke.vb")
 
     assert rows["2"].state == "sent" and accountview.line_count(the_order(accountview, small["reference"])) == 2
     assert rows["3"].state == "failed" and accountview.order_count(bad["reference"]) == 0

@@ -345,3 +345,47 @@ def test_keys_and_certificates_are_reused(sandboxes: Sandboxes) -> None:
     # Fresh passwords every time, even for the same user.
     assert first.password("sftp") != second.password("sftp")
     assert first.password("ftps") != second.password("ftps")
+
+
+def test_latency_proxy_carries_ftps_data_connections_too(sandboxes: Sandboxes) -> None:
+    """With ``rtt``, control and every passive data connection cross the proxy, each exchange at
+    least a round trip later, and the file arrives whole."""
+    from erp_sandbox.fault_proxy import FaultProxy
+
+    rtt = 0.05
+    with FaultProxy(sandboxes.ftp.port, rtt=rtt) as proxy:
+        sandboxes.ftp.passive_through = proxy.forward_once
+        try:
+            conn = sandboxes.airflow_connection("ftps", USER, "latency")
+            context = ssl.create_default_context(cafile=conn["extra"]["ca_file"])
+            client = ftplib.FTP_TLS(context=context, timeout=10)  # noqa: S321 - TLS on control and data
+            began = time.monotonic()
+            client.connect(conn["host"], proxy.port)
+            connected = time.monotonic() - began
+            client.login(conn["login"], conn["password"])
+            client.prot_p()
+            data = b"<Order/>" * 5000
+            began = time.monotonic()
+            client.storbinary("STOR latency.xml", BytesIO(data))
+            stored = time.monotonic() - began
+            client.quit()
+        finally:
+            sandboxes.ftp.passive_through = None
+    assert connected >= 1.5 * rtt  # the TCP handshake, then the greeting on its way back
+    assert proxy.connections == 2  # the control connection and the upload's data connection
+    assert stored >= 4 * rtt  # PASV, connect, STOR and its TLS data channel, the 226 reply
+    assert wait_for_size(sandboxes.ftp.user_root(USER) / "latency.xml", len(data)) == len(data)
+    assert (sandboxes.ftp.user_root(USER) / "latency.xml").read_bytes() == data
+
+
+def test_latency_proxy_keeps_order_under_load(sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many writes in flight arrive in order: the proxy delays, it does not reorder or throttle."""
+    from erp_sandbox.fault_proxy import FaultProxy
+
+    with FaultProxy(sandboxes.sftp.port, rtt=0.02) as proxy:
+        conn = {**sandboxes.airflow_connection("sftp", USER, "latency"), "port": proxy.port}
+        hook = sftp_hook(monkeypatch, conn, "latency_sftp")
+        data = bytes(range(256)) * 4000  # 1 MB: many SFTP writes in flight at once
+        with hook.get_managed_conn() as client:
+            client.putfo(BytesIO(data), "big.bin", file_size=len(data), confirm=True)
+    assert (sandboxes.sftp.user_root(USER) / "big.bin").read_bytes() == data

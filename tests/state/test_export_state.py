@@ -77,6 +77,18 @@ def test_resend_makes_a_sent_order_pending(any_engine):
     assert export_state.claim(any_engine, ids, B) == ids
 
 
+def test_a_resend_starts_a_half_sent_order_over_but_a_reload_keeps_its_progress(any_engine):
+    ids = _load(any_engine, 1)
+    half = {"order_nr": "10001", "batches": 1, "batch_size": 50, "lines": 120}
+    export_state.claim(any_engine, ids, A)
+    export_state.save_progress(any_engine, ids[0], half)
+    export_state.mark_failed(any_engine, ids[0], A, error="AccountView order 10001 no longer exists", retryable=False)
+    export_state.reset_after_reload(any_engine, ids[0])
+    assert export_state.progress(any_engine, ids[0]) == half  # a reload alone never forgets what reached the ERP
+    assert export_state.request_resend(any_engine, ids) == 1
+    assert export_state.progress(any_engine, ids[0]) is None
+
+
 def test_release_hands_unsent_orders_back_without_counting_an_attempt(any_engine):
     ids = _load(any_engine, 2)
     export_state.claim(any_engine, ids, A)

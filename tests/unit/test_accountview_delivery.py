@@ -137,8 +137,11 @@ def test_a_large_order_goes_in_batches_the_first_creating_the_order(shop: Shop) 
     assert writes(shop.api, number) == ["POST", "PUT", "PUT"]
     assert arrived(shop.api, reference) == ALL_SEVEN
     assert [line["ROWID"] for line in shop.api.lines(number)] == [f"{i:06d}" for i in range(1, 8)]
-    assert shop.progress("1") == {"batch_size": 3, "batches": 3, "complete": True, "in_flight": None, "lines": 7,
-                                  "ord_date": shop.progress("1")["ord_date"], "order_nr": number}
+    progress = shop.progress("1")
+    assert progress == {"batch_size": 3, "batches": 3, "complete": True, "in_flight": None, "lines": 7,
+                        "ord_date": progress["ord_date"], "key": progress["key"], "order_nr": number}
+    assert re.fullmatch(r"[0-9a-f]{32}", progress["key"])
+    assert shop.api.header(number)["COMMENT2"] == f"App4Sales key {progress['key']}"
 
 
 def test_batch_count_equal_to_the_line_count_is_one_request(shop: Shop) -> None:
@@ -267,20 +270,53 @@ def test_a_batch_in_flight_when_the_task_died_is_looked_up_first(shop: Shop) -> 
     assert writes(shop.api, again.backoffice_order_nr) == ["POST", "PUT", "PUT"]
 
 
-def test_several_candidates_for_a_lost_first_batch_are_not_guessed_at(shop: Shop) -> None:
+def test_several_orders_carrying_the_key_of_a_lost_first_batch_are_not_guessed_at(
+        shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
     reference = ref()
     shop.load([order("1", reference, 1), order("2", reference, 1), order("3", reference, 1)])
-    fixed = lambda: CLOCK  # noqa: E731 - two sessions stamping the same second
-    shop.send("1", clock=fixed)
-    shop.send("2", clock=fixed)
+    key = uuid.uuid4()
+    monkeypatch.setattr(delivery.uuid, "uuid4", lambda: key)  # two orders made with one key: never by chance
+    shop.send("1")
+    shop.send("2")
     export_state.save_progress(shop.engine, shop.order("3").id, {"in_flight": 1, "ord_date": "2024-03-20T14:05:09",
-                                                                 "batch_size": 1, "lines": 1})
-    with pytest.raises(DeliveryError, match="holds 2 orders") as caught:
+                                                                 "key": key.hex, "batch_size": 1, "lines": 1})
+    with pytest.raises(DeliveryError, match=f"holds 2 orders .* carrying this order's key {key.hex}") as caught:
         shop.send("3")
     assert caught.value.retryable is False and shop.api.order_count(reference) == 2
+    shop.api.delete_order(shop.api.numbers_for(reference)[0])  # ops delete the wrong one, reload the order ...
+    kept = shop.api.numbers_for(reference)
+    assert shop.send("3").backoffice_order_nr == kept[0]  # ... and the next attempt goes on with the one left
+    assert shop.api.numbers_for(reference) == kept
 
 
-def test_order_dates_are_unique_within_a_session(shop: Shop) -> None:
+def test_an_order_carrying_the_key_but_other_lines_is_not_taken_for_this_one(
+        shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = ref()
+    shop.load([order("1", reference, 2), order("2", reference, 3)])
+    key = uuid.uuid4()
+    monkeypatch.setattr(delivery.uuid, "uuid4", lambda: key)
+    number = shop.send("1").backoffice_order_nr
+    export_state.save_progress(shop.engine, shop.order("2").id, {"in_flight": 1, "ord_date": "2024-03-20T14:05:09",
+                                                                 "key": key.hex, "batch_size": 3, "lines": 3})
+    with pytest.raises(DeliveryError, match=f"AccountView order {number} carries this order's key {key.hex} but does "
+                                            r"not hold the first batch as sent \(lines 1-3\): 2 lines there, 3 here; "
+                                            "nothing more was sent") as caught:
+        shop.send("2")
+    assert caught.value.retryable is False and shop.api.order_count(reference) == 1
+    assert shop.order("2").order_nr is None
+
+
+def test_a_first_batch_in_flight_without_a_key_fails_for_review(shop: Shop) -> None:
+    reference = ref()
+    shop.load([order("1", reference, 1)])
+    export_state.save_progress(shop.engine, shop.order("1").id, {"in_flight": 1, "ord_date": "2024-03-20T14:05:09",
+                                                                 "batch_size": 1, "lines": 1})
+    with pytest.raises(DeliveryError, match=r"ord_date 2024-03-20T14:05:09\), and it carries no key") as caught:
+        shop.send("1")
+    assert caught.value.retryable is False and shop.api.order_count(reference) == 0
+
+
+def test_the_order_date_is_the_moment_of_sending_for_every_order(shop: Shop) -> None:
     reference = ref()
     shop.load([order("1", reference, 1), order("2", reference, 1)])
     first, second = shop.order("1"), shop.order("2")
@@ -290,7 +326,7 @@ def test_order_dates_are_unique_within_a_session(shop: Shop) -> None:
         session.clock = lambda: CLOCK
         numbers = [session.send(first).backoffice_order_nr, session.send(second).backoffice_order_nr]
     stamps = [shop.api.header(n)["ORD_DATE"] for n in numbers]
-    assert stamps == ["2024-03-20T14:05:09", "2024-03-20T14:05:10"]
+    assert stamps == ["2024-03-20T14:05:09", "2024-03-20T14:05:09"]  # the clock's, not a second per order ahead
 
 
 # ===== Sent, resent ===============================================================================================
@@ -336,7 +372,9 @@ def test_settings_reach_the_wire(shop: Shop) -> None:
               MapOrderReferenceToCustomField="X11_A4S_REF", UnitModule=True, DontSendPriceToBackoffice=True)
     number = shop.send("1").backoffice_order_nr
     header, lines = shop.api.header(number), shop.api.lines(number)
-    assert (header["X11_A4S_REF"], header["COMMENT1"], header["COMMENT2"]) == (reference, "PO 1", "Note: Before noon")
+    key = shop.progress("1")["key"]
+    assert (header["X11_A4S_REF"], header["COMMENT1"], header["COMMENT2"]) == (
+        reference, "PO 1", f"Note: Before noon\nApp4Sales key {key}")
     assert "COMMENT3" not in header
     assert [(line["ORD_QTYU"], "ART_PX" in line) for line in lines] == [(1, False), (2, False)]
 

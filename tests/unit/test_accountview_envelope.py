@@ -104,6 +104,14 @@ def test_lookup_params_use_AccountViews_numbered_filters() -> None:
     }
 
 
+def test_lookup_params_can_ask_for_a_field_that_contains_a_value() -> None:
+    params = envelope.lookup_params([("rpl_inv", C, "20010"), ("comment2", envelope.FieldType.MEMO, "9f86d081")],
+                                    operator="Contains")
+    assert (params["FilterOperator1"], params["FilterOperator2"]) == ("Equal", "Contains")
+    assert (params["FilterControlSource2"], params["FilterValueType2"], params["FilterValue2"]) == (
+        "comment2", "M", "9f86d081")
+
+
 def test_replies_are_read_whatever_the_case_of_table_and_field_names() -> None:
     body = {"so_hdr": [{"RowId": "000001", "ord_nr": 10001}], "SO_LINE": [{"ORD_NR": "10001"}, "junk"]}
     headers = envelope.rows_of(body, "SO_HDR")

@@ -14,11 +14,16 @@ and after every request):
   the batches before it are never sent again. The order is cut the same way on every attempt
   (``batch_size``, ``lines`` are kept); an order whose line count changed after part of it
   reached AccountView is refused with a message instead of being guessed at.
+- ``key``: a random key drawn for this order when its first batch is made (a UUID, so unique
+  across every administration and database that shares the AccountView company), written on
+  the order's last ``comment2`` line as ``App4Sales key <key>``. ``ord_date`` is the moment the
+  first batch was made, nothing more: orders may share it.
 - ``in_flight``: the batch sent and not yet confirmed. When its reply was lost (connection cut,
   timeout, 5xx after storing) AccountView is asked before anything is sent again: for the first
-  batch, the sales orders of this customer stamped with this order's ``ord_date`` (kept in
-  ``ord_date``, unique per session) and carrying its reference; for a later batch, the lines
-  order ``ORD_NR`` holds. What arrived is taken as accepted; only what did not is sent.
+  batch, this customer's sales orders whose ``comment2`` contains the key, and the one found must
+  hold the first batch's lines (items, quantities, prices), else the order fails for review;
+  for a later batch, the lines order ``ORD_NR`` holds. What arrived is taken as accepted; only
+  what did not is sent.
 - ``complete``: every batch is in. If the task died before the runner stored ``sent``, the next
   attempt returns the same number without sending; a deliberate resend (``resend_orders``, a
   re-export) of an order already stored as sent under that number starts a new order.
@@ -27,7 +32,8 @@ Transient failures (connection refused or cut, timeouts, HTTP 5xx / 429) are ret
 backoff inside the send (``create_once``: three attempts, looking before each repeat); when
 AccountView stays away the order is left for a retry and the rest of the chunk is handed back
 (``ConnectionLost``). A refusal (HTTP 4xx) stores AccountView's ``ErrorMessage`` on the order;
-it is not retried, the order's data must change.
+it is not retried, the order's data must change. When the order a later batch continues is gone
+from AccountView, the order fails saying so; a resend (``resend_orders``) starts it over.
 """
 
 from __future__ import annotations
@@ -35,15 +41,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from backoffice_export import export_state
+from backoffice_export import export_state, identity
 from backoffice_export.connectors.accountview import envelope, mapping
 from backoffice_export.connectors.accountview import settings as accountview_settings
 from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
@@ -58,6 +65,8 @@ log = logging.getLogger(__name__)
 NO_NUMBER = "AccountView returned no order number for the order; the rest of the order was not sent"
 LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 BACKOFF_SECONDS = 0.5  # first wait between attempts at one request; doubles per attempt (create_once)
+KEY_FIELD = "comment2"  # the memo AccountView keeps with the order; the key is its last line
+KEY_PREFIX = "App4Sales key "
 
 
 def dutch_now() -> datetime:
@@ -74,6 +83,7 @@ class Progress:
     batch_size: int | None = None
     lines: int | None = None
     ord_date: str | None = None
+    key: str | None = None
     in_flight: int | None = None
     complete: bool = False
 
@@ -90,7 +100,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class FirstRequest:
-    """Batch 1's POST body, and the progress (in flight, with its ``ord_date``) saved before it."""
+    """Batch 1's POST body, and the progress (in flight, with its key) saved before it."""
 
     progress: Progress
     body: bytes
@@ -105,7 +115,6 @@ class BuiltOrder:
     line_count: int
     stored_progress: dict[str, Any] | None
     customer_code: str
-    reference: str | None
     first: FirstRequest | None = None
 
 
@@ -117,7 +126,6 @@ class AccountViewSession(BuildThenDeliver):
             administration, settings, engine, api, auth)
         self.clock = clock
         self.backoff = BACKOFF_SECONDS if backoff is None else backoff
-        self._last_stamp: datetime | None = None
 
     # -- one order ----------------------------------------------------------------------
     def build(self, order: Order) -> BuiltOrder:
@@ -131,13 +139,13 @@ class AccountViewSession(BuildThenDeliver):
         which the caller marks in flight before the runner can send it, so from then on a
         crash makes the retry look before it posts."""
         tables = mapping.build_order(order, self.settings, self.clock())  # bad data fails before any request
-        looked_up_by = (mapping.customer_code(order), mapping.order_reference(order))
+        customer = mapping.customer_code(order)
         kept = (tables, len(tables.lines.rows))
         if stored:
-            return BuiltOrder(*kept, stored, *looked_up_by)
+            return BuiltOrder(*kept, stored, customer)
         size = self.settings.OrderLinesBatchCount or len(tables.lines.rows)
         first = self._first_request(tables, size)
-        return BuiltOrder(*kept, first.progress.as_dict(), *looked_up_by, first)
+        return BuiltOrder(*kept, first.progress.as_dict(), customer, first)
 
     def deliver(self, order: Order, built: BuiltOrder) -> Sent:
         progress = self._progress(order, built.stored_progress)
@@ -195,28 +203,32 @@ class AccountViewSession(BuildThenDeliver):
                      total: int) -> Progress:
         prepared = built.first
         if prepared is None or progress != prepared.progress:  # not the request built with this turn
-            if progress.in_flight == 1 and progress.ord_date:
-                found = self._find_order(built, progress.ord_date)
+            if progress.in_flight == 1:
+                if not progress.key:
+                    raise DeliveryError(_unkeyed(progress), retryable=False)
+                found = self._find_order(built, progress.key, size)
                 if found is not None:
                     log.info("%s: an earlier attempt created AccountView order %s; going on from there",
                              order.label, found)
                     return self._first_accepted(order, progress, found, total)
-            prepared = self._first_request(built.tables, size)
+            prepared = self._first_request(built.tables, size, key=progress.key if progress.in_flight else None)
             self._save(order, prepared.progress)  # in flight (committed) before it is posted
-        stamp_text, body = prepared.progress.ord_date or "", prepared.body
+        key, body = prepared.progress.key or "", prepared.body
         what = "the order" if total == 1 else f"batch 1 of {total} (the header and {_lines(0, size)})"
-        number, _ = create_once(lookup=lambda: self._find_order(built, stamp_text),
+        number, _ = create_once(lookup=lambda: self._find_order(built, key, size),
                                 create=lambda: self._post(order, body, what),
                                 label=f"{order.label} batch 1 of {total}", backoff=self.backoff)
         return self._first_accepted(order, prepared.progress, number, total)
 
-    def _first_request(self, tables: mapping.OrderTables, size: int) -> FirstRequest:
-        """Stamp the order and make its POST's body, with the progress that marks it in flight."""
-        stamp = self._stamp()
+    def _first_request(self, tables: mapping.OrderTables, size: int, *, key: str | None = None) -> FirstRequest:
+        """Stamp the order with now and its key (a new one unless an earlier attempt's is given) and
+        make its POST's body, with the progress that marks it in flight."""
+        stamp = self.clock().replace(microsecond=0)
         stamp_text = envelope.datetime_value(stamp)
+        key = key or uuid.uuid4().hex
         lines = tables.lines
-        progress = Progress(batch_size=size, lines=len(lines.rows), ord_date=stamp_text, in_flight=1)
-        header = mapping.stamped(tables.header, stamp)
+        progress = Progress(batch_size=size, lines=len(lines.rows), ord_date=stamp_text, key=key, in_flight=1)
+        header = keyed(mapping.stamped(tables.header, stamp), key)
         return FirstRequest(progress, exact_json.dumps(envelope.insert_body(stamp_text, header, lines.slice(0, size))))
 
     def _first_accepted(self, order: Order, progress: Progress, number: str, total: int) -> Progress:
@@ -237,21 +249,42 @@ class AccountViewSession(BuildThenDeliver):
             raise DeliveryError(NO_NUMBER, retryable=False)
         return number
 
-    def _find_order(self, built: BuiltOrder, stamp_text: str) -> str | None:
-        """The number of the order an earlier POST of this order created, or ``None``."""
+    def _find_order(self, built: BuiltOrder, key: str, size: int) -> str | None:
+        """The number of the order an earlier POST of this order created, or ``None`` when none did.
+
+        Found by the order's key; the order found must also hold the first batch's lines, else
+        nothing is assumed and the order fails for review."""
         filters = [("rpl_inv", envelope.FieldType.TEXT, built.customer_code),
-                   ("ord_date", envelope.FieldType.DATETIME, stamp_text)]
-        if built.reference:
-            filters.append((mapping.reference_field(self.settings).name, envelope.FieldType.TEXT, built.reference))
-        reply = self._request("GET", params=envelope.lookup_params(filters))
+                   (KEY_FIELD, envelope.FieldType.MEMO, key)]
+        reply = self._request("GET", params=envelope.lookup_params(filters, operator="Contains"))
         if not 200 <= reply.status < 300:
             raise DeliveryError(_refusal(reply, "the look-up of an earlier attempt"), retryable=False)
-        numbers = sorted({n for n in map(envelope.order_number, envelope.rows_of(reply.body, HEADER_TABLE)) if n})
+        # A row that shows comment2 without the key is not a hit (the filter was not applied); one
+        # that leaves comment2 out is judged by its lines below.
+        headers = [row for row in envelope.rows_of(reply.body, HEADER_TABLE)
+                   if envelope.field_value(row, KEY_FIELD) is None or key in str(envelope.field_value(row, KEY_FIELD))]
+        numbers = sorted({n for n in map(envelope.order_number, headers) if n})
+        if not numbers:
+            return None
         if len(numbers) > 1:
-            raise DeliveryError(f"AccountView holds {len(numbers)} orders ({', '.join(numbers)}) that may be this "
-                                "order's earlier attempt; check which one it is, nothing more was sent",
-                                retryable=False)
-        return numbers[0] if numbers else None
+            raise DeliveryError(f"AccountView holds {len(numbers)} orders ({', '.join(numbers)}) carrying this "
+                                f"order's key {key}; check which one it is, nothing more was sent", retryable=False)
+        number = numbers[0]
+        header = next(row for row in headers if envelope.order_number(row) == number)
+        held = [row for row in envelope.rows_of(reply.body, LINE_TABLE) if envelope.order_number(row) == number]
+        sent = built.tables.lines.slice(0, size)
+        names = [f.name for f in sent.fields]
+        compared = [name.upper() for name in names if name in _COMPARED]
+        found = identity.differences(
+            {"RPL_INV": built.customer_code, "lines": [_upper(dict(zip(names, row, strict=True)))
+                                                       for row in sent.rows]},
+            {**_upper(header), "lines": [_upper(row) for row in held]},
+            fields=["RPL_INV"], lines="lines", line_fields=compared)
+        if found:
+            raise DeliveryError(f"AccountView order {number} carries this order's key {key} but does not hold the "
+                                f"first batch as sent ({_lines(0, len(sent.rows))}): {identity.describe(found)}; "
+                                "nothing more was sent: check the order in AccountView", retryable=False)
+        return number
 
     # -- batches 2..n: PUT --------------------------------------------------------------
     def _later_batch(self, order: Order, progress: Progress, lines: Table, size: int, batch: int,
@@ -276,9 +309,22 @@ class AccountViewSession(BuildThenDeliver):
         reply = self._request("PUT", data=body)
         if not 200 <= reply.status < 300:
             self._save(order, replace(progress, in_flight=None))
+            assert progress.order_nr is not None
+            if not self._exists(progress.order_nr):
+                raise DeliveryError(
+                    f"{_refusal(reply, what)}; AccountView order {progress.order_nr} no longer exists (removed in "
+                    f"AccountView?), and with it {_lines(0, start)} sent earlier. To send the whole order again as "
+                    "a new AccountView order, resend it (resend_orders)", retryable=False)
             raise DeliveryError(f"{_refusal(reply, what)}; {_lines(0, start)} are in AccountView order "
                                 f"{progress.order_nr}, a retry sends from line {start + 1}", retryable=False)
         return True
+
+    def _exists(self, number: str) -> bool:
+        """Whether AccountView holds sales order ``number`` (asked after a refused PUT)."""
+        reply = self._request("GET", params=envelope.lookup_params([(ORDER_KEY, envelope.FieldType.TEXT, number)]))
+        if not 200 <= reply.status < 300:
+            return True  # cannot tell: say what the refusal said
+        return any(envelope.order_number(row) == number for row in envelope.rows_of(reply.body, HEADER_TABLE))
 
     def _batch_arrived(self, number: str, start: int, stop: int) -> bool | None:
         """Whether AccountView holds lines ``start+1..stop`` of order ``number`` (``None``: it holds none)."""
@@ -310,14 +356,6 @@ class AccountViewSession(BuildThenDeliver):
             raise ConnectionLost(_refusal(reply, f"access to the company of Airflow connection {self.api.conn_id}"))
         return reply
 
-    def _stamp(self) -> datetime:
-        """The order date: now, but never a second this session already stamped an order with."""
-        stamp = self.clock().replace(microsecond=0)
-        if self._last_stamp is not None and stamp <= self._last_stamp:
-            stamp = self._last_stamp + timedelta(seconds=1)
-        self._last_stamp = stamp
-        return stamp
-
 
 class AccountViewConnector:
     name = "accountview"
@@ -341,6 +379,33 @@ def _refusal(reply: ApiReply, what: str) -> str:
     if message is None:
         message = f"HTTP {reply.status}" + (f": {reply.text.strip()[:300]}" if reply.text.strip() else "")
     return f"AccountView refused {what}: {message}"
+
+
+def keyed(header: Table, key: str) -> Table:
+    """The header with the order's key as the last line of ``comment2`` (the field added when the
+    order has no notes)."""
+    line = KEY_PREFIX + key
+    names = [f.name for f in header.fields]
+    (row,) = header.rows
+    if KEY_FIELD in names:
+        index = names.index(KEY_FIELD)
+        return replace(header, rows=((*row[:index], f"{row[index]}\n{line}", *row[index + 1:]),))
+    return replace(header, fields=(*header.fields, envelope.Field(KEY_FIELD, envelope.HEADER_FIELDS[KEY_FIELD])),
+                   rows=((*row, line),))
+
+
+_COMPARED = ("art_code", "ord_qty", "ord_qtyu", "size", "art_px", "disc_pct")  # what a line is
+
+
+def _upper(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row with AccountView's field names in upper case (it ignores their case; replies use upper)."""
+    return {str(name).upper(): value for name, value in row.items()}
+
+
+def _unkeyed(progress: Progress) -> str:
+    return (f"an earlier attempt may have created this order in AccountView (ord_date {progress.ord_date}), and it "
+            "carries no key to find it by (sent by an older version): check this customer's orders of that moment "
+            "in AccountView; if the order is not there, resend it (resend_orders)")
 
 
 def _lines(start: int, stop: int) -> str:

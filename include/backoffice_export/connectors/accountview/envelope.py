@@ -199,11 +199,14 @@ def update_body(book_date: str, order_nr: str, lines: Table) -> dict[str, Any]:
     return _envelope(book_date, key, lines)
 
 
-def lookup_params(filters: Sequence[tuple[str, FieldType, str]], *, page_size: int = 10) -> dict[str, str]:
-    """GET parameters selecting the sales orders whose fields equal the given values."""
+def lookup_params(filters: Sequence[tuple[str, FieldType, str]], *, page_size: int = 10,
+                  operator: str = "Equal") -> dict[str, str]:
+    """GET parameters selecting the sales orders whose fields equal the given values; with
+    ``operator="Contains"`` the last filter matches a field that contains its value."""
     params = {"BusinessObject": BUSINESS_OBJECT, "PageSize": str(page_size)}
     for number, (name, field_type, value) in enumerate(filters, start=1):
-        params.update({f"FilterControlSource{number}": name, f"FilterOperator{number}": "Equal",
+        how = operator if number == len(filters) else "Equal"
+        params.update({f"FilterControlSource{number}": name, f"FilterOperator{number}": how,
                        f"FilterValueType{number}": field_type.value, f"FilterValue{number}": value})
     return params
 
