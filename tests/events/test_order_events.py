@@ -113,13 +113,17 @@ def test_event_mode_off_publishes_nothing_and_says_so(monkeypatch: pytest.Monkey
 def test_the_embedded_default_uses_the_local_redis_only_when_it_answers(monkeypatch: pytest.MonkeyPatch):
     from backoffice_export import order_events
 
-    monkeypatch.delenv("BACKOFFICE_ORDER_EVENTS_CONN_ID", raising=False)
+    # Recorded first, so that the undo puts back what was there before (here: nothing).
+    for name in ("BACKOFFICE_ORDER_EVENTS_CONN_ID", "AIRFLOW_CONN_ORDER_EVENTS"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     assert order_events.use_local_redis("redis://127.0.0.1:1/0") is False
     assert order_events.conn_id() is None
     _redis()
-    monkeypatch.delenv("AIRFLOW_CONN_ORDER_EVENTS", raising=False)
     assert order_events.use_local_redis(f"{REDIS_URL}/0") is True
     assert order_events.conn_id() == "order_events"
-    # monkeypatch restores neither variable use_local_redis set: drop them for the next tests
-    monkeypatch.delenv("BACKOFFICE_ORDER_EVENTS_CONN_ID")
-    monkeypatch.delenv("AIRFLOW_CONN_ORDER_EVENTS")
+
+
+def test_no_event_setting_leaks_into_later_tests():
+    assert "BACKOFFICE_ORDER_EVENTS_CONN_ID" not in os.environ
+    assert "AIRFLOW_CONN_ORDER_EVENTS" not in os.environ
