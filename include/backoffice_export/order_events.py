@@ -89,11 +89,12 @@ def listeners() -> int:
 
 def run_origin(dag_run: Any, triggering_asset_events: Mapping[Any, Any] | None) -> str:
     """What started this run, for the first line of its log."""
-    run_type = str(getattr(dag_run, "run_type", "") or "").lower()
+    run_type = getattr(dag_run, "run_type", None)
+    run_type = str(getattr(run_type, "value", run_type) or "manual").lower()
     if "asset" in run_type:
         events = sum(len(v) for v in (triggering_asset_events or {}).values())
         return f"Started by {events} order-stored message(s) (event mode); it exports every unsent order."
-    return f"Started as a {run_type or 'manual'} run. {mode_line()}"
+    return f"Started as a {run_type} run. {mode_line()}"
 
 
 def publish_order_stored(message: Mapping[str, Any]) -> str:

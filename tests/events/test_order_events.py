@@ -127,3 +127,17 @@ def test_the_embedded_default_uses_the_local_redis_only_when_it_answers(monkeypa
 def test_no_event_setting_leaks_into_later_tests():
     assert "BACKOFFICE_ORDER_EVENTS_CONN_ID" not in os.environ
     assert "AIRFLOW_CONN_ORDER_EVENTS" not in os.environ
+
+
+def test_the_first_log_line_of_a_run_says_what_started_it():
+    from types import SimpleNamespace
+
+    from airflow.utils.types import DagRunType
+
+    from backoffice_export.order_events import run_origin
+
+    asset_run = SimpleNamespace(run_type=DagRunType.ASSET_TRIGGERED)
+    assert run_origin(asset_run, {"app4sales_order_stored": [1, 2, 3]}).startswith(
+        "Started by 3 order-stored message(s) (event mode)")
+    line = run_origin(SimpleNamespace(run_type=DagRunType.MANUAL), None)
+    assert line.startswith("Started as a manual run. Event mode")
