@@ -13,7 +13,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export BACKOFFICE_LOCAL_ROOT ?= $(CURDIR)/.local
 
-.PHONY: setup demo export load airflow test faults bench bench-events lint constraints clean
+.PHONY: setup demo export load sandbox airflow test faults bench bench-events lint constraints clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,12 @@ demo: setup
 export: setup
 	@test -n "$(ORDERS)" || { echo "usage: make export ORDERS=path/to/orders.json"; exit 2; }
 	$(PY) -m backoffice_export.cli export --orders "$(ORDERS)"
+
+# The SFTP/FTPS servers and ERP emulators in the foreground (Ctrl-C stops), state under .local/sandbox/,
+# and their Airflow connections in a file for `airflow connections import` (docs/sandbox.md).
+SANDBOX_ARGS ?=
+sandbox: setup
+	$(PY) -m erp_sandbox.serve $(SANDBOX_ARGS)
 
 # Store an order document in the order database (the embedded default, or app4sales_db), and
 # announce it on Redis in event mode: a running `make airflow` sends it within seconds.

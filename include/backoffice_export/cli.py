@@ -95,25 +95,6 @@ def cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
-def bind_sandbox_connections(document: dict[str, Any], sandboxes: Any) -> None:
-    """Point every connection the document names, and the environment lacks, at a sandbox.
-
-    An API connector's connection gets that ERP's emulator. For file connectors, a connection
-    id ending in ``_ftps`` gets the FTPS sandbox, any other one the SFTP sandbox.
-    """
-    for administration in document["administrations"]:
-        conn_id = administration.get("connection_id")
-        if not conn_id or f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ:
-            continue
-        api = sandboxes.apis.get(administration["connector"])
-        if api is not None:
-            conn = api.airflow_connection()
-        else:
-            kind = "ftps" if conn_id.lower().endswith("_ftps") else "sftp"
-            conn = sandboxes.airflow_connection(kind, SANDBOX_USER, administration["application_name"].lower())
-        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
-
-
 def run_export_dag() -> Any:
     """Run the export DAG once, in-process, on the embedded Airflow."""
     import logging
@@ -158,7 +139,9 @@ def report(engine: Any, document: dict[str, Any], sandbox_root: Path | None) -> 
               "and erp/<api>/ for the ERP API emulators.")
 
 
-def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> int:
+def _run_with_sandboxes(document_path: Path, db_path: Path, sandbox_root: Path, *, fresh: bool) -> int:
+    """Start the sandbox servers (package ``erp_sandbox``, imported here only: the product never
+    needs it), point every connection the document names and the environment lacks at them, run."""
     from backoffice_export import order_events
 
     _embedded_airflow()
@@ -166,8 +149,7 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> i
         order_events.use_local_redis()
     root = _local_root()
     if fresh:
-        for path in (db_path, root / "files", root / "sandbox" / "sftp", root / "sandbox" / "ftp",
-                     root / "sandbox" / "erp"):
+        for path in (db_path, root / "files", sandbox_root):
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
@@ -176,11 +158,12 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> i
     os.environ.setdefault("BACKOFFICE_TASK_RETRIES", "0")
 
     from backoffice_export.document import load_document, read_document
-    from erp_sandbox import Sandboxes
+    from erp_sandbox import Sandboxes, sandbox_connections
 
     document = read_document(document_path)
-    with Sandboxes(root / "sandbox", SANDBOX_USER) as sandboxes:
-        bind_sandbox_connections(document, sandboxes)
+    with Sandboxes(sandbox_root, SANDBOX_USER) as sandboxes:
+        for conn_id, conn in sandbox_connections(document, sandboxes, SANDBOX_USER).items():
+            os.environ.setdefault(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
         engine = order_database()
         counts = load_document(engine, document)
         print(f"loaded {counts['orders']} orders from {document_path}")
@@ -190,7 +173,7 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, *, fresh: bool) -> i
             _announce(document, counts)
         run = run_export_dag()
         print(f"\nDAG run {run.run_id}: {run.state}")
-        report(engine, document, root / "sandbox")
+        report(engine, document, sandbox_root)
     return 0
 
 
@@ -203,11 +186,13 @@ def cmd_demo(_args: argparse.Namespace) -> int:
     target = _local_root() / "demo" / "orders.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(merged, indent=1, default=str))
-    return _run_with_sandboxes(target, _local_root() / "demo" / "app4sales.db", fresh=True)
+    demo = _local_root() / "demo"
+    return _run_with_sandboxes(target, demo / "app4sales.db", demo / "sandbox", fresh=True)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    return _run_with_sandboxes(Path(args.orders), _local_root() / "app4sales.db", fresh=False)
+    return _run_with_sandboxes(Path(args.orders), _local_root() / "app4sales.db", _local_root() / "sandbox",
+                               fresh=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

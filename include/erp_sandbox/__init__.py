@@ -9,6 +9,10 @@ Layout under ``root``::
     ftp/<user>/...    what FTP user <user> sees as /
     keys/             SFTP host key, and the client key pair the "sftp_key" connection logs in with
     tls/              the CA and server certificate of the FTPS server
+    erp/<api>/        each ERP emulator's journal (its orders and numbers) and recorded requests
+
+Everything there survives a restart; ``python -m erp_sandbox`` (``make sandbox``) runs them all
+in the foreground for a scheduler of your own.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ __all__ = [
     "SftpSandbox",
     "TlsFiles",
     "make_tls_certificate",
+    "sandbox_connections",
 ]
 
 # The emulated ERP APIs, by connector name; each module defines ``Api`` (an ``EmulatedApi``).
@@ -50,21 +55,29 @@ _CONN_TIMEOUT_SECONDS = 10
 
 
 class Sandboxes:
-    """One SFTP and one FTPS sandbox under ``root``, with ``user`` able to log in to both.
+    """One SFTP and one FTPS sandbox and the ERP emulators under ``root``, with ``user`` able to log
+    in to both file servers.
 
-    Passwords are fresh random ones for every instance; the keys and certificates on disk are reused.
+    Passwords are fresh random ones for every instance unless given; the keys and certificates on
+    disk are reused. ``ports`` fixes the ports by name (``sftp``, ``ftps``, ``spector``, ...);
+    any other listens on a free one. Every server listens on ``listen`` (loopback unless told
+    otherwise); ``host_names`` are further names the FTPS certificate is valid for.
     """
 
-    def __init__(self, root: Path, user: str) -> None:
+    def __init__(self, root: Path, user: str, ports: dict[str, int] | None = None,
+                 passwords: dict[str, str] | None = None, listen: str = "127.0.0.1",
+                 host_names: tuple[str, ...] = ()) -> None:
         self.root = root
         self.user = user
-        self.tls: TlsFiles = make_tls_certificate(root / "tls")
+        ports = ports or {}
+        self.tls: TlsFiles = make_tls_certificate(root / "tls", host_names)
         keys = root / "keys"
-        self.sftp = SftpSandbox(root / "sftp", keys / "sftp_host_ed25519")
-        self.ftp = FtpSandbox(root / "ftp", self.tls)
+        self.sftp = SftpSandbox(root / "sftp", keys / "sftp_host_ed25519", ports.get("sftp", 0))
+        self.ftp = FtpSandbox(root / "ftp", self.tls, ports.get("ftps", 0))
         self._client_key = _load_or_create_client_key(keys / "client_ed25519")
         self._passwords: dict[tuple[str, str], str] = {}
-        self.add_user(user)
+        self.add_user(user, **(passwords or {}))
+        self.sftp.bind_host = self.ftp.bind_host = listen
         self.apis: dict[str, Any] = {}
         for connector, module_name in ERP_API_MODULES.items():
             try:
@@ -73,12 +86,14 @@ class Sandboxes:
                 if exc.name != module_name:
                     raise
                 continue  # that ERP's emulator is not built yet
-            self.apis[connector] = module.Api(root / "erp")
+            self.apis[connector] = module.Api(root / "erp", ports.get(connector, 0))
+            self.apis[connector].bind_host = listen
 
-    def add_user(self, name: str) -> None:
-        """Let ``name`` log in to both sandboxes: new random passwords, and the sandbox client key for SFTP."""
-        sftp_password = secrets.token_urlsafe(24)
-        ftp_password = secrets.token_urlsafe(24)
+    def add_user(self, name: str, sftp: str | None = None, ftps: str | None = None) -> None:
+        """Let ``name`` log in to both sandboxes with these passwords (new random ones when not given),
+        and with the sandbox client key for SFTP."""
+        sftp_password = sftp or secrets.token_urlsafe(24)
+        ftp_password = ftps or secrets.token_urlsafe(24)
         self.sftp.add_user(name, password=sftp_password, authorized_key=self.client_public_key)
         self.ftp.add_user(name, ftp_password)
         self._passwords[("sftp", name)] = sftp_password
@@ -169,6 +184,28 @@ class Sandboxes:
         protocol = _protocol(kind)
         sandbox = self.ftp if protocol == "ftp" else self.sftp
         return files_under(sandbox.user_root(user or self.user))
+
+
+def sandbox_connections(document: dict[str, Any], sandboxes: Sandboxes, user: str) -> dict[str, dict[str, Any]]:
+    """An Airflow connection for every ``connection_id`` an order document's administrations name.
+
+    An API connector's connection reaches that ERP's emulator. For file connectors, a connection
+    id ending in ``_ftps`` reaches the FTPS sandbox, any other one the SFTP sandbox, in a folder
+    named after the administration's application (lower case).
+    """
+    connections: dict[str, dict[str, Any]] = {}
+    for administration in document.get("administrations", []):
+        conn_id = administration.get("connection_id")
+        if not conn_id:
+            continue
+        api = sandboxes.apis.get(administration.get("connector", ""))
+        if api is not None:
+            connections[conn_id] = api.airflow_connection()
+        else:
+            kind = "ftps" if conn_id.lower().endswith("_ftps") else "sftp"
+            folder = str(administration.get("application_name", "")).lower()
+            connections[conn_id] = sandboxes.airflow_connection(kind, user, folder)
+    return connections
 
 
 def files_under(home: Path) -> dict[str, bytes]:

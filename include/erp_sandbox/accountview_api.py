@@ -16,14 +16,18 @@ What it does, as the connector meets the real one (``shared/notes/erp-wire-forma
   a debtor (``rpl_inv``), an item code and one quantity field per line. Stores the order under
   the next ``ORD_NR`` and answers ``{"SO_HDR": [{"RowId", "ORD_NR"}], "SO_LINE": [...]}``.
 - ``PUT /api/v3/accountviewdata``: the same envelope whose header row carries the order key
-  ``ORD_NR``: adds its ``SO_LINE`` rows to that order (unknown order: 400).
+  ``ORD_NR``: adds its ``SO_LINE`` rows to that order (unknown order, or a line RowId the order
+  already has: 400, nothing stored).
+- Also refused: text (C, M) that AccountView's Visual FoxPro tables cannot keep as is (outside
+  Windows-1252), a debtor in ``unknown_debtors``, an item in ``unknown_items``.
 - ``GET /api/v3/accountviewdata?BusinessObject=SO1&FilterControlSource1=..&FilterOperator1=
   Equal|NotEqual|Contains&FilterValueType1=..&FilterValue1=..`` (more filters numbered 2, 3 ...,
   ``PageSize``, ``PageNumber``): matching headers under ``SO_HDR`` and their lines under
   ``SO_LINE``, every row with its ``ORD_NR``; field names upper case, as AccountView answers.
 - Every refusal: ``{"ErrorType": "AccountViewError", "ErrorNumbers": null, "ErrorMessage": ...}``.
 
-Accepted writes are recorded under ``<root>/accountview/`` (the envelope, never headers).
+Orders and the ``ORD_NR`` counter are kept in a journal under ``<root>/accountview/`` and survive
+a restart; accepted writes are recorded there too (the envelope, never headers).
 Faults: the base class's ``faults``, plus ``fail_writes`` (refuse chosen later writes with a
 status, before storing), ``lose_write_replies`` (store chosen later writes, then hang up),
 ``fail_reads`` (answer the next reads with 503), ``reply_without_number`` (store, but leave
@@ -63,6 +67,7 @@ SO_LINE = {
     "DISC_PCT": "N", "ART_PX": "N", "ART_DESC1": "C",
 }
 FIELD_TYPES = set("CLNDTIYBM")
+FIRST_NUMBER = 10001
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
@@ -82,8 +87,8 @@ def av_error(status: int, message: str) -> EmuResponse:
 class Api(EmulatedApi):
     name = "accountview"
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path, port: int = 0) -> None:
+        super().__init__(root, port)
         self.client_id = f"a4s-{secrets.token_hex(6)}"
         self.client_secret = secrets.token_urlsafe(24)
         self.refresh_token = secrets.token_urlsafe(32)
@@ -91,7 +96,11 @@ class Api(EmulatedApi):
         self.custom_fields: dict[str, str] = {"X11_A4S_REF": "C"}
         self.token_lifetime = 3600
         self._orders: dict[str, dict[str, Any]] = {}
-        self._next_number = 10001
+        self._next_number = FIRST_NUMBER
+        for entry in self.journal_entries():
+            self._apply(entry)
+        self.unknown_debtors: set[str] = set()  # debtor codes this administration does not have: refused
+        self.unknown_items: set[str] = set()  # item codes it does not have: refused
         self._tokens: set[str] = set()
         self._issued: set[str] = set()
         self.reset()
@@ -165,7 +174,9 @@ class Api(EmulatedApi):
     def delete_order(self, order_nr: str) -> None:
         """Remove a sales order, as a user deleting it in AccountView does (tests of what follows)."""
         with self.lock:
-            del self._orders[order_nr]
+            entry = {"op": "delete", "number": order_nr}
+            self._apply(entry)
+            self.journal(entry)
 
     def attachment(self, order_nr: str) -> bytes | None:
         data = self.header(order_nr).get("FILE_DATA")
@@ -237,18 +248,23 @@ class Api(EmulatedApi):
                 if not str(header.get("RPL_INV") or "").strip():
                     raise Refused("SO_HDR: a debtor (rpl_inv) is required")
                 number = str(self._next_number)
-                self._next_number += 1
-                header["ORD_NR"] = number
-                self._orders[number] = {"header": header, "lines": []}
             else:
                 number = str(header.get("ORD_NR") or "")
                 if number not in self._orders:
                     raise Refused(f"Sales order {number or '(no ORD_NR)'} does not exist")
-                stored = self._orders[number]["header"]
-                stored.update({k: v for k, v in header.items() if k != "ROWID"})
-            order = self._orders[number]
+                held = {line.get("ROWID") for line in self._orders[number]["lines"]}
+                repeated = sorted(str(line["ROWID"]) for line in lines if line["ROWID"] in held)
+                if repeated:
+                    raise Refused(f"SO_LINE: RowId {', '.join(repeated)} already exists in sales order {number}")
+            for debtor in {header.get("RPL_INV"), header.get("RPL_DEL")} & self.unknown_debtors:
+                raise Refused(f"Debtor {debtor} does not exist")
             for line in lines:
-                order["lines"].append({**line, "ORD_NR": number, "LINE_NR": len(order["lines"]) + 1})
+                if line["ART_CODE"] in self.unknown_items:
+                    raise Refused(f"SO_LINE row {line['ROWID']}: item {line['ART_CODE']} does not exist")
+            entry = {"op": "insert" if request.method == "POST" else "update", "number": number,
+                     "header": header, "lines": lines}
+            self._apply(entry)
+            self.journal(entry)
             without_number = self.reply_without_number > 0
             if without_number:
                 self.reply_without_number -= 1
@@ -261,6 +277,21 @@ class Api(EmulatedApi):
         return EmuResponse.json(200, {"SO_HDR": [head],
                                       "SO_LINE": [{"RowId": line.get("ROWID"), "ORD_NR": number} for line in lines]},
                                 stored=True)
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        """One insert or update of a sales order, as received now or replayed from the journal."""
+        number = entry["number"]
+        if entry["op"] == "delete":
+            del self._orders[number]  # its number is not issued again: the counter stays
+            return
+        if entry["op"] == "insert":
+            self._orders[number] = {"header": {**entry["header"], "ORD_NR": number}, "lines": []}
+            self._next_number = max(self._next_number, int(number) + 1)
+        else:
+            self._orders[number]["header"].update({k: v for k, v in entry["header"].items() if k != "ROWID"})
+        order = self._orders[number]
+        for line in entry["lines"]:
+            order["lines"].append({**line, "ORD_NR": number, "LINE_NR": len(order["lines"]) + 1})
 
     def _take_write_fault(self) -> dict[str, Any] | None:
         with self.lock:
@@ -357,6 +388,9 @@ class Api(EmulatedApi):
                 if not _fits(field_type, value):
                     raise Refused(f"{name} row {number}: value {value!r} of {field_name} is not of FieldType "
                                   f"{field_type}")
+                if field_type in ("C", "M") and not _storable(value):
+                    raise Refused(f"{name} row {number}: {field_name} holds a character AccountView's tables "
+                                  f"cannot store (they keep text in Windows-1252)")
             out.append(dict(zip((f for f, _ in fields), values, strict=True)))
         return out
 
@@ -418,6 +452,15 @@ def _fits(field_type: str, value: Any) -> bool:
         return bool(_DATETIME.match(value)) and datetime.fromisoformat(value) is not None
     except ValueError:
         return False
+
+
+def _storable(text: str) -> bool:
+    """Whether AccountView (a Visual FoxPro application, text in code page 1252) can keep ``text`` as is."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _matches(header: dict[str, Any], condition: tuple[str, str, str, str]) -> bool:

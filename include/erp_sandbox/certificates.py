@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,9 @@ class TlsFiles:
     key_file: Path
 
 
-def make_tls_certificate(directory: Path) -> TlsFiles:
-    """Return a CA and a server certificate for 127.0.0.1/localhost, reusing valid files in ``directory``.
+def make_tls_certificate(directory: Path, names: Sequence[str] = ()) -> TlsFiles:
+    """Return a CA and a server certificate for 127.0.0.1/localhost (and the host ``names``), reusing
+    valid files in ``directory``.
 
     The CA's private key is not kept: when anything is missing or stale, everything is made anew.
     """
@@ -49,7 +51,7 @@ def make_tls_certificate(directory: Path) -> TlsFiles:
         cert_file=directory / "server.pem",
         key_file=directory / "server-key.pem",
     )
-    if _still_valid(files):
+    if _still_valid(files, names):
         return files
 
     now = dt.datetime.now(dt.UTC)
@@ -92,7 +94,8 @@ def make_tls_certificate(directory: Path) -> TlsFiles:
         .not_valid_before(now - _BACKDATE)
         .not_valid_after(now + _LIFETIME)
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(LOOPBACK_IP), x509.DNSName(LOOPBACK_NAME)]),
+            x509.SubjectAlternativeName([x509.IPAddress(LOOPBACK_IP), x509.DNSName(LOOPBACK_NAME),
+                                         *(_general_name(name) for name in names)]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -131,7 +134,7 @@ def make_tls_certificate(directory: Path) -> TlsFiles:
     return files
 
 
-def _still_valid(files: TlsFiles) -> bool:
+def _still_valid(files: TlsFiles, names: Sequence[str] = ()) -> bool:
     """Whether the files on disk form a usable, matching set that will not expire soon."""
     try:
         ca_cert = x509.load_pem_x509_certificate(files.ca_file.read_bytes())
@@ -145,10 +148,18 @@ def _still_valid(files: TlsFiles) -> bool:
     return (
         key.public_key() == cert.public_key()
         and LOOPBACK_IP in san.get_values_for_type(x509.IPAddress)
-        and LOOPBACK_NAME in san.get_values_for_type(x509.DNSName)
+        and {_general_name(name) for name in (str(LOOPBACK_IP), LOOPBACK_NAME, *names)} <= set(san)
         and cert.not_valid_after_utc > deadline
         and ca_cert.not_valid_after_utc > deadline
     )
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    """A subject alternative name: an IP address entry for an address, a DNS entry otherwise."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 def _write(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -51,15 +51,17 @@ class FtpFaults:
 
 
 class FtpSandbox:
-    """An FTP server on 127.0.0.1 (random port), FTPS-only when ``tls`` is given.
+    """An FTP server on 127.0.0.1 (``port``, 0 for any free one), FTPS-only when ``tls`` is given.
 
     Each user is confined to ``root/<user>/``. The server runs its own pyftpdlib IOLoop (never the
     process-wide singleton) in a daemon thread, so several sandboxes can run side by side.
     """
 
-    def __init__(self, root: Path, tls: TlsFiles | None) -> None:
+    def __init__(self, root: Path, tls: TlsFiles | None, port: int = 0) -> None:
         self.root = root
         self.tls = tls
+        self.wanted_port = port
+        self.bind_host = "127.0.0.1"  # what it listens on; the sandbox is for loopback unless told otherwise
         self.faults = FtpFaults()
         self.uploads_completed = 0
         self.renamed: list[str] = []  # final paths in the order renames made them appear, as the ERP sees them
@@ -104,7 +106,7 @@ class FtpSandbox:
         self.root.mkdir(parents=True, exist_ok=True)
         self._stopping.clear()
         handler = self._handler_class()
-        self._server = FTPServer(("127.0.0.1", 0), handler, ioloop=IOLoop())
+        self._server = FTPServer((self.bind_host, self.wanted_port), handler, ioloop=IOLoop())
         self._thread = threading.Thread(target=self._serve, name="ftp-sandbox", daemon=True)
         self._thread.start()
 

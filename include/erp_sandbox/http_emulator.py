@@ -6,7 +6,10 @@ needs, so they can concentrate on behaving like the real API:
 
 - a threaded HTTP server on 127.0.0.1 (port 0), started and stopped with the sandboxes;
 - every accepted request kept on disk, ``<root>/<api>/<seq>-<METHOD>-<what>.json``, for
-  inspection (credentials are never written: headers are not recorded);
+  inspection (credentials are never written: headers are not recorded); the sequence goes on
+  after a restart, so nothing is overwritten;
+- a journal, ``<root>/<api>/journal.jsonl``: one line per change to the ERP's state, replayed
+  by the next instance on the same root, so orders and number counters survive restarts;
 - switchable faults for tests (``faults``): refuse authentication, answer 5xx, reply slowly,
   or lose the reply after the order was stored (the connection is closed without an answer).
 """
@@ -15,13 +18,52 @@ from __future__ import annotations
 
 import abc
 import json
+import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+JOURNAL = "journal.jsonl"
+_RECORDING = re.compile(r"^(?P<seq>[0-9]+)-")
+
+
+def utf16_length(text: str) -> int:
+    """The length .NET gives ``text`` (``string.Length``): UTF-16 code units, so an emoji counts 2."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds half a surrogate pair (JSON ``\\ud800``), which .NET's JSON reader refuses."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def _encode_exact(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_text(value: Any) -> str:
+    """``value`` as JSON, a ``Decimal`` as a number with its exact digits (``25.00`` stays ``25.00``),
+    as a .NET API writes a decimal it holds."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(k), ensure_ascii=False)}: {json_text(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(json_text(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _decode_exact(obj: dict[str, Any]) -> Any:
+    return Decimal(obj["$decimal"]) if obj.keys() == {"$decimal"} else obj
 
 
 @dataclass
@@ -73,12 +115,21 @@ class EmulatedApi(abc.ABC):
 
     name = "erp"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, port: int = 0) -> None:
         self.root = root / self.name
         self.root.mkdir(parents=True, exist_ok=True)
+        self.wanted_port = port  # 0: any free port
+        self.bind_host = "127.0.0.1"  # what it listens on; the sandbox is for loopback unless told otherwise
         self.faults = ApiFaults()
         self.lock = threading.RLock()  # ERP state is shared by the server's threads
-        self._seq = 0
+        self._seq = max((int(m["seq"]) for p in self.root.glob("*.json") if (m := _RECORDING.match(p.name))),
+                        default=0)
+        journal = self.root / JOURNAL
+        if journal.exists() and journal.stat().st_size:
+            with journal.open("rb+") as handle:  # a kill mid-write left a torn line: end it
+                handle.seek(-1, 2)
+                if handle.read(1) != b"\n":
+                    handle.write(b"\n")
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -110,6 +161,24 @@ class EmulatedApi(abc.ABC):
     def recorded(self) -> list[dict[str, Any]]:
         return [json.loads(p.read_text()) for p in sorted(self.root.glob("*.json"))]
 
+    # -- state that survives a restart ---------------------------------------------------
+    def journal(self, entry: dict[str, Any]) -> None:
+        """Append one change of the ERP's state (amounts kept exact) to the journal; call under ``lock``."""
+        with (self.root / JOURNAL).open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, default=_encode_exact) + "\n")
+
+    def journal_entries(self) -> Iterator[dict[str, Any]]:
+        """Every change an earlier instance on this root made, oldest first (a torn last line is skipped)."""
+        path = self.root / JOURNAL
+        if not path.exists():
+            return
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    yield json.loads(line, object_hook=_decode_exact)
+                except ValueError:
+                    continue  # a line cut short by a kill mid-write: that change never completed
+
     # -- server -------------------------------------------------------------------------
     @property
     def port(self) -> int:
@@ -138,7 +207,7 @@ class EmulatedApi(abc.ABC):
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.bind_host, self.wanted_port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-api", daemon=True)
         self._thread.start()
@@ -201,7 +270,7 @@ class EmulatedApi(abc.ABC):
         elif response.body is None:
             data = b""
         else:
-            data = json.dumps(response.body, ensure_ascii=False, default=str).encode("utf-8")
+            data = json_text(response.body).encode("utf-8")
         handler.send_response(response.status)
         for key, value in response.headers.items():
             handler.send_header(key, value)

@@ -66,15 +66,17 @@ class _Upload:
 
 
 class SftpSandbox:
-    """An SFTP server on 127.0.0.1 (random port) running its own event loop in a daemon thread.
+    """An SFTP server on 127.0.0.1 (``port``, 0 for any free one) running its own event loop in a daemon thread.
 
     Each user sees ``root/<user>/`` as ``/``. The host key is ed25519, made once and kept at
     ``host_key_path`` so that a pinned ``host_key`` stays valid across runs.
     """
 
-    def __init__(self, root: Path, host_key_path: Path) -> None:
+    def __init__(self, root: Path, host_key_path: Path, port: int = 0) -> None:
         self.root = root
         self.host_key_path = host_key_path
+        self.wanted_port = port
+        self.bind_host = "127.0.0.1"  # what it listens on; the sandbox is for loopback unless told otherwise
         self.faults = SftpFaults()
         self.uploads_completed = 0
         self.renamed: list[str] = []  # final paths in the order renames made them appear, as the ERP sees them
@@ -176,8 +178,8 @@ class SftpSandbox:
 
     async def _listen(self) -> asyncssh.SSHAcceptor:
         return await asyncssh.listen(
-            "127.0.0.1",
-            0,
+            self.bind_host,
+            self.wanted_port,
             server_host_keys=[self._host_key],
             server_factory=lambda: _SshServer(self),
             # Sessions are opened by _SshServer.session_requested, which can refuse one as OpenSSH

@@ -14,12 +14,20 @@ What it does, as the connector meets the real one:
   (bare SalesOrder), ``"wrapped"`` (``{"Results": [{"Results": [order]}]}``) or ``"either"``.
   Like most ERPs it does *not* refuse a second order with the same ``OrderID``: it creates a
   duplicate, which the tests count with ``order_count(order_id)``.
-- ``GET /api/{version}/Orders?$filter=OrderID eq '<guid>'``: the look-up, ``{"Results": [...]}``.
+- What it refuses besides: GUIDs, numbers and dates that do not bind to their .NET types, text
+  with half a UTF-16 surrogate pair, a line number or line ID that repeats, a ``Total`` that is
+  not ``SubTotal + VatTotal`` (to the cent; the seed puts surcharges in the header totals, so
+  they need not add up to the lines), and a customer in ``unknown_customers``.
+- ``GET /api/{version}/Orders?$filter=<Field> eq <value> [and ...]``: the OData look-up on any
+  top-level field of the order (``OrderID eq 'guid'``, ``OrderNumber eq 'A4S-1'``,
+  ``CustomerCode eq 'C1' and Reference eq 'R'``), answering the stored orders in full,
+  ``{"Results": [...]}``.
 - An unknown version or path: ``404 {"Message": "No HTTP resource was found ..."}``.
 
-Accepted order and look-up requests are recorded under ``<root>/styleman/`` (bodies only);
-token requests never are, since their body is the client secret. Faults: the base class's
-``faults`` plus ``reply_without_number`` (store the order, but leave ``Number`` out of the reply).
+Orders and the number counter are kept in a journal under ``<root>/styleman/`` and survive a
+restart; accepted order and look-up requests are recorded there too (bodies only); token
+requests never are, since their body is the client secret. Faults: the base class's ``faults``
+plus ``reply_without_number`` (store the order, but leave ``Number`` out of the reply).
 """
 
 from __future__ import annotations
@@ -30,33 +38,44 @@ import re
 import secrets
 import time
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from erp_sandbox.http_emulator import EmulatedApi, EmuRequest, EmuResponse
+from erp_sandbox.http_emulator import EmulatedApi, EmuRequest, EmuResponse, has_lone_surrogate
 
 _ORDERS = re.compile(r"^/api/(?P<version>[^/]+)/orders/?$", re.IGNORECASE)
-_FILTER = re.compile(r"^\s*OrderID\s+eq\s+(?:guid)?'?(?P<guid>[0-9A-Fa-f{}-]+)'?\s*$")
+# One OData comparison: ``Field eq 'text'`` (quote doubled inside), ``guid'..'``, a number, true/false/null.
+_CONDITION = re.compile(r"\s*(?P<field>[A-Za-z_][A-Za-z0-9_]*)\s+eq\s+(?P<value>guid'[^']*'|'(?:[^']|'')*'"
+                        r"|-?[0-9]+(?:\.[0-9]+)?|true|false|null)\s*")
+GUID_FIELDS = ("OrderID", "CustomerGUID", "DeliveryAddressID")
+# The SalesOrder's top-level properties a $filter may name (the seed's header fields, and Number).
+FILTERABLE = frozenset({
+    "OrderID", "Number", "OrderNumber", "CustomerGUID", "CustomerCode", "Created", "OrderDate", "IsOpen", "Notes",
+    "Description1", "Description2", "Description3", "Reference", "SubTotal", "Total", "VatTotal", "YourReference",
+    "Username", "Warehouse", "Signature", "DeliveryMethodCode", "OrderType", "DeliveryAddressID"})
 INVALID = "The request is invalid."
+FIRST_NUMBER = 100001
 
 
 class Api(EmulatedApi):
     name = "styleman"
     token_path = "/token"  # noqa: S105 - a URL path, not a secret
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path, port: int = 0) -> None:
+        super().__init__(root, port)
         self.client_id = f"a4s-{secrets.token_hex(6)}"
         self.client_secret = secrets.token_urlsafe(24)
         self.basic_user = "app4sales"
         self.basic_password = secrets.token_urlsafe(24)
         self.versions = {"v1", "v2"}
         self.token_lifetime = 3600
-        self._orders: list[dict[str, Any]] = []
-        self._next_number = 100001
+        self._orders: list[dict[str, Any]] = [entry["order"] for entry in self.journal_entries()]
+        self._next_number = max((int(o["Number"]) + 1 for o in self._orders), default=FIRST_NUMBER)
         self._tokens: dict[str, float] = {}
+        self.unknown_customers: set[str] = set()  # CustomerCodes StyleMan does not have: refused
         self.reset()
 
     def reset(self) -> None:
@@ -145,11 +164,11 @@ class Api(EmulatedApi):
         with self.lock:
             orders = [dict(o) for o in self._orders]
         if query is not None:
-            match = _FILTER.match(query)
-            if match is None or _guid(match["guid"]) is None:
-                return EmuResponse.json(400, {"Message": "The query specified in the URI is not valid. "
-                                                         "Only $filter=OrderID eq '<guid>' is supported."})
-            orders = [o for o in orders if _guid(o.get("OrderID")) == _guid(match["guid"])]
+            try:
+                conditions = _conditions(query)
+            except ValueError as exc:
+                return EmuResponse.json(400, {"Message": f"The query specified in the URI is not valid. {exc}"})
+            orders = [o for o in orders if all(_equal(o, name, value) for name, value in conditions)]
         self.record(request, "Orders-lookup", None)
         return EmuResponse.json(200, {"Results": orders})
 
@@ -171,10 +190,13 @@ class Api(EmulatedApi):
         problems = _validate(order)
         if problems:
             return _invalid(problems)
+        if order["CustomerCode"] in self.unknown_customers:
+            return _invalid({"salesOrder.CustomerCode": [f"Customer {order['CustomerCode']} does not exist."]})
         with self.lock:
             number = str(self._next_number)
             self._next_number += 1
             self._orders.append({**order, "Number": number})
+            self.journal({"order": self._orders[-1]})
             without_number = self.reply_without_number > 0
             if without_number:
                 self.reply_without_number -= 1
@@ -211,8 +233,17 @@ def _validate(order: dict[str, Any]) -> dict[str, list[str]]:
     for field in ("SubTotal", "Total", "VatTotal"):
         if not _is_number(order.get(field)):
             problem(field, f"The {field} field must be a number.")
-    if "DeliveryAddressID" in order and _guid(order["DeliveryAddressID"]) is None:
+    if "DeliveryAddressID" in order and order["DeliveryAddressID"] is not None \
+            and _guid(order["DeliveryAddressID"]) is None:
         problem("DeliveryAddressID", "The DeliveryAddressID field must be a GUID.")
+    if not problems and abs(order["SubTotal"] + order["VatTotal"] - order["Total"]) > Decimal("0.01"):
+        problem("Total", f"Total {order['Total']} is not SubTotal {order['SubTotal']} + VatTotal {order['VatTotal']}.")
+    for field in ("Created", "OrderDate"):
+        if order.get(field) is not None and not _is_datetime(order[field]):
+            problem(field, f"The {field} field must be a date and time.")
+    for key, text in _texts(order, "salesOrder"):
+        if has_lone_surrogate(text):
+            problems.setdefault(key, []).append("The text holds half a UTF-16 surrogate pair.")
     lines = order.get("Lines")
     if not isinstance(lines, list) or not lines:
         problem("Lines", "An order needs at least one line.")
@@ -236,7 +267,64 @@ def _validate(order: dict[str, Any]) -> dict[str, list[str]]:
                 problem(f"{where}.{field}", f"The {field} field must be a number.")
         if not isinstance(line.get("LineNumber"), int) or isinstance(line.get("LineNumber"), bool):
             problem(f"{where}.LineNumber", "The LineNumber field must be a whole number.")
+        elif line["LineNumber"] in {other.get("LineNumber") for other in lines[:index] if isinstance(other, dict)}:
+            problem(f"{where}.LineNumber", f"Line number {line['LineNumber']} occurs twice.")
+        if _guid(line.get("ID")) is not None and _guid(line["ID"]) in {
+                _guid(other.get("ID")) for other in lines[:index] if isinstance(other, dict)}:
+            problem(f"{where}.ID", "The line ID occurs twice.")
+        if line.get("DeliveryDate") is not None and not _is_datetime(line["DeliveryDate"]):
+            problem(f"{where}.DeliveryDate", "The DeliveryDate field must be a date and time.")
     return problems
+
+
+def _texts(value: Any, key: str) -> list[tuple[str, str]]:
+    """Every text in ``value`` with its ModelState key."""
+    if isinstance(value, str):
+        return [(key, value)]
+    if isinstance(value, dict):
+        return [t for name, item in value.items() for t in _texts(item, f"{key}.{name}")]
+    if isinstance(value, list):
+        return [t for index, item in enumerate(value) for t in _texts(item, f"{key}[{index}]")]
+    return []
+
+
+def _is_datetime(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and datetime.fromisoformat(value) is not None
+    except ValueError:
+        return False
+
+
+def _conditions(query: str) -> list[tuple[str, Any]]:
+    """``[(field, value)]`` of a ``$filter`` of ``eq`` comparisons joined by ``and``; ValueError otherwise."""
+    parts = re.split(r"\s+and\s+", query.strip())
+    conditions: list[tuple[str, Any]] = []
+    for part in parts:
+        match = _CONDITION.fullmatch(part)
+        if match is None:
+            raise ValueError(f"Only comparisons 'Field eq value' joined by 'and' are supported, not {part!r}.")
+        if match["field"] not in FILTERABLE:
+            raise ValueError(f"Could not find a property named '{match['field']}' on type 'SalesOrder'.")
+        literal = match["value"]
+        if literal.startswith("guid'") or literal.startswith("'"):
+            value: Any = literal.removeprefix("guid")[1:-1].replace("''", "'")
+        elif literal in ("true", "false", "null"):
+            value = {"true": True, "false": False, "null": None}[literal]
+        else:
+            value = Decimal(literal)
+        if match["field"] in GUID_FIELDS and value is not None and _guid(value) is None:
+            raise ValueError(f"{value!r} is not a GUID literal for {match['field']}.")
+        conditions.append((match["field"], value))
+    return conditions
+
+
+def _equal(order: dict[str, Any], name: str, wanted: Any) -> bool:
+    stored = order.get(name)
+    if name in GUID_FIELDS and wanted is not None:
+        return _guid(stored) == _guid(wanted)
+    if isinstance(wanted, Decimal):
+        return _is_number(stored) and Decimal(stored) == wanted
+    return stored == wanted
 
 
 def _invalid(model_state: dict[str, list[str]]) -> EmuResponse:

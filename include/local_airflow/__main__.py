@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from backoffice_export import cli, order_events
-    from erp_sandbox import Sandboxes
+    from erp_sandbox import Sandboxes, sandbox_connections
 
     root = Path(os.environ.setdefault("BACKOFFICE_LOCAL_ROOT", str(PROJECT / ".local"))).resolve()
     home = Path(os.environ.setdefault("AIRFLOW_HOME", str(root / "airflow"))).resolve()
@@ -152,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sandboxes.start()
         for path in sorted(cli.DEMO_FOLDER.glob("*.json")):
-            cli.bind_sandbox_connections(json.loads(path.read_text()), sandboxes)
+            for conn_id, conn in sandbox_connections(json.loads(path.read_text()), sandboxes, cli.SANDBOX_USER).items():
+                os.environ.setdefault(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
         env = deployment_env(home, port)
         processes = AirflowProcesses(env, home / "logs" / "components")
         print(f"Airflow home {home}; component logs in {processes.log_dir}", flush=True)

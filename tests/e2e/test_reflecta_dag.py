@@ -127,12 +127,14 @@ def test_ftps_rename_refused_is_stored_and_retried(export_dag, sqlite_engine, sa
     states = _states(sqlite_engine, "ftp-rename")
     assert {r.state for r in states.values()} == {"failed"}
     assert "550" in states["1"].error
-    assert {r.order_nr for r in states.values()} == {None}  # the seed resets even a given number
+    # The seed resets a number the connector generated; a number the order came with stays (issue 22).
+    assert [r.order_nr for r in states.values()] == ["R1", "R2"]
     assert _files(sandboxes, "ftps", folder) == {}  # no half file left under either name
     export_dag.test()
     after = _states(sqlite_engine, "ftp-rename")
     assert {r.state for r in after.values()} == {"sent"}
-    assert sorted(_files(sandboxes, "ftps", folder)) == sorted(f"{r.order_nr}.xml" for r in after.values())
+    assert [r.order_nr for r in after.values()] == ["R1", "R2"]
+    assert sorted(_files(sandboxes, "ftps", folder)) == ["R1.xml", "R2.xml"]
 
 
 def test_an_unreachable_server_leaves_every_order_for_the_retry(export_dag, sqlite_engine, sandboxes, monkeypatch):
@@ -226,9 +228,8 @@ def test_clearing_the_failed_chunk_after_an_outage_sends_exactly_what_had_not_go
                        ClaimOwner(ti.dag_id, ti.run_id, ti.task_id, ti.map_index))
     assert (again.sent, again.skipped) == (3, 2)
     after = {r.internal_order_nr: r for r in export_state.states(sqlite_engine, administration="outage")}
-    # Order 2's upload was cut before its rename: per the seed its number was reset and it went
-    # under a new one; the cut partial was swept when the chunk connected again.
-    assert after["2"].order_nr not in {None, "O2"}
-    assert sorted(_files(sandboxes, "sftp", folder)) == sorted(
-        ["O0.xml", "O1.xml", f"{after['2'].order_nr}.xml", "O3.xml", "O4.xml"])
+    # Order 2's upload was cut before its rename: it came with its number, so it keeps it (only a
+    # generated number is reset, issue 22); the cut partial was replaced by the retry's upload.
+    assert after["2"].order_nr == "O2"
+    assert sorted(_files(sandboxes, "sftp", folder)) == ["O0.xml", "O1.xml", "O2.xml", "O3.xml", "O4.xml"]
     assert sandboxes.sftp.uploads_completed - start == 5

@@ -293,3 +293,44 @@ def test_accepted_writes_are_recorded_without_credentials(api: Api) -> None:
     for secret in (bearer, api.client_secret, api.refresh_token, api.client_id):
         assert secret not in text
     assert not [p for p in api.root.glob("*.json") if "token" in p.name.lower()]
+
+
+# ===== Rules checked on their own ===================================================================================
+
+def test_text_outside_windows_1252_is_refused(api: Api) -> None:
+    assert call(api, "POST", envelope(head(comment1=("C", "Café \u2013 €5")))).status_code == 200
+    refused(call(api, "POST", envelope(head(comment1=("C", "Snowman ☃")))), 400, "COMMENT1", "Windows-1252")
+    refused(call(api, "POST", envelope(head(), [line(1, art_desc1=("C", "日本"))])), 400, "ART_DESC1")
+
+
+def test_unknown_debtors_and_items_are_refused(api: Api) -> None:
+    api.unknown_debtors.add("99999")
+    api.unknown_items.add("ART2")
+    try:
+        refused(call(api, "POST", envelope(head("99999"))), 400, "Debtor 99999")
+        refused(call(api, "POST", envelope(head(), [line(1), line(2)])), 400, "ART2")
+    finally:
+        api.unknown_debtors.clear()
+        api.unknown_items.clear()
+
+
+def test_a_put_may_not_repeat_a_line_row_id(api: Api) -> None:
+    number = call(api, "POST", envelope(head(), [line(1), line(2)])).json()["SO_HDR"][0]["ORD_NR"]
+    again = envelope({"RowId": ("C", "000001"), "ORD_NR": ("C", number)}, [line(2), line(3)])
+    refused(call(api, "PUT", again), 400, "000002", "already exists")
+    assert api.line_count(number) == 2
+    more = envelope({"RowId": ("C", "000001"), "ORD_NR": ("C", number)}, [line(3)])
+    assert call(api, "PUT", more).status_code == 200 and api.line_count(number) == 3
+
+
+def test_look_up_on_any_header_field_returns_the_rows_with_their_lines(api: Api) -> None:
+    number = call(api, "POST", envelope(head("30030", comment1=("C", "PO-1"), del_date=("D", "2024-04-01")),
+                                        [line(1), line(2)])).json()["SO_HDR"][0]["ORD_NR"]
+    for source, value in (("comment1", "PO-1"), ("ORD_NR", number), ("rpl_inv", "30030")):
+        body = call(api, "GET", params={"BusinessObject": "SO1", "FilterControlSource1": source,
+                                        "FilterOperator1": "Equal", "FilterValueType1": "C",
+                                        "FilterValue1": value}).json()
+        assert [h["ORD_NR"] for h in body["SO_HDR"]] == [number]
+        assert body["SO_HDR"][0]["DEL_DATE"] == "2024-04-01" and body["SO_HDR"][0]["COMMENT1"] == "PO-1"
+        assert [(ln["ORD_NR"], ln["ART_CODE"], Decimal(str(ln["ART_PX"]))) for ln in body["SO_LINE"]] == [
+            (number, "ART1", Decimal("12.5")), (number, "ART2", Decimal("12.5"))]

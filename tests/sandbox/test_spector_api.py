@@ -195,3 +195,54 @@ def test_fault_refused_authentication(api: Api, company: str) -> None:
     api.faults.reject_auth = True
     assert call(api, company, "POST", body=order("N1")).status_code == 401
     assert api.order_count("N1", company) == 0
+
+
+# ===== Rules of the seed's DTOs, checked on their own =============================================================
+
+@pytest.mark.parametrize(("field", "ok", "too_long"), [
+    ("articleNumber", "😀" * 25, "A" * 49 + "😀"),  # MaxLength 50 counts UTF-16 code units, as .NET does
+    ("articleName", "é" * 130, "x" * 131),
+    ("articleComment", "x" * 200, "x" * 199 + "😀"),
+])
+def test_line_lengths_count_utf16_code_units(api: Api, company: str, field: str, ok: str, too_long: str) -> None:
+    good, bad = order("U1"), order("U2")
+    good["lines"][0][field], bad["lines"][0][field] = ok, too_long
+    assert call(api, company, "POST", body=good).json()["result"] == 1
+    reply = call(api, company, "POST", body=bad).json()
+    assert reply["result"] == 30 and [e["field"] for e in reply["errors"]] == [f"lines[1].{field}"]
+
+
+@pytest.mark.parametrize(("field", "limit"), [("customerReference", 70), ("customerOrderReference", 50),
+                                              ("externalDeliveryMethod", 100)])
+def test_header_lengths(api: Api, company: str, field: str, limit: int) -> None:
+    assert call(api, company, "POST", body=order(f"V{limit}", **{field: "ß" * limit})).json()["result"] == 1
+    reply = call(api, company, "POST", body=order(f"W{limit}", **{field: "ß" * (limit - 1) + "😀"})).json()
+    assert reply["result"] == 30 and [e["field"] for e in reply["errors"]] == [field]
+
+
+def test_repeated_line_numbers_and_bad_text_are_refused(api: Api, company: str) -> None:
+    body = order("X1", internalComment="bel\x07 aan")
+    body["lines"].append({**body["lines"][0], "articleName": "half \ud83d pair"})
+    reply = call(api, company, "POST", raw=json.dumps(body).encode()).json()
+    assert reply["result"] == 30
+    assert [e["field"] for e in reply["errors"]] == ["internalComment", "lines[2].articleName", "lines[2].lineNumber"]
+    assert api.order_count("X1", company) == 0
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"customerId": None}, "customerId"), ({"orderDate": "15-03-2024"}, "orderDate"),
+    ({"currency": "eur"}, "currency"), ({"stockSiteId": 2**31}, "stockSiteId"), ({"ourReferenceUserId": "7"},
+                                                                                   "ourReferenceUserId"),
+    ({"discountCode": "X"}, "discountCode"),
+])
+def test_header_types(api: Api, company: str, change: dict[str, Any], field: str) -> None:
+    reply = call(api, company, "POST", body=order("Y1", **change)).json()
+    assert reply["result"] == 30 and [e["field"] for e in reply["errors"]] == [field]
+
+
+def test_the_external_number_is_unique_per_company_whoever_sends_it(api: Api, company: str) -> None:
+    """Two App4Sales administrations posting to one Spector company share its external numbers."""
+    first = call(api, company, "POST", body=order("1001", customerId="SHOP-A")).json()
+    second = call(api, company, "POST", body=order("1001", customerId="SHOP-B")).json()
+    assert second["result"] == 10 and second["orderNo"] == first["orderNo"]
+    assert [o["customerId"] for o in api.orders_for("1001", company)] == ["SHOP-A"]

@@ -16,6 +16,7 @@ from backoffice_export.connectors.ezxml.order_number import (
     OrderNumbering,
     reserved_order_nr,
 )
+from backoffice_export.connectors.file_identity import FileNames
 from backoffice_export.db import schema as s
 from backoffice_export.document import load_document
 from backoffice_export.model import Order
@@ -32,7 +33,11 @@ def load(engine: sa.Engine, count: int, *, code: str = "ez", **order_fields: obj
 
 
 def numbering(engine: sa.Engine, order: Order, *, use_internal: bool = False) -> OrderNumbering:
-    return OrderNumbering(engine, order.administration.id, use_internal=use_internal)
+    return OrderNumbering(engine, order.administration.id, use_internal=use_internal,
+                          names=FileNames(engine, FOLDER, order.administration), extension="xml")
+
+
+FOLDER = "ftps://erp.example:21/export"
 
 
 def test_numbers_are_order_type_plus_a_rising_sequence_kept_in_key_settings(any_engine: sa.Engine) -> None:
@@ -102,13 +107,12 @@ def test_a_changed_format_draws_a_number_of_the_new_type(any_engine: sa.Engine) 
 
 def test_overlapping_runs_never_draw_the_same_number(any_engine: sa.Engine) -> None:
     orders = load(any_engine, 40)
-    administration_id = orders[0].administration.id
     drawn: list[str] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
 
     def run(share: list[Order]) -> None:
-        session = OrderNumbering(any_engine, administration_id, use_internal=False)
+        session = numbering(any_engine, share[0])
         try:
             for order in share:
                 number = session.numbers_for(order, "Default").order_nr

@@ -290,10 +290,32 @@ class _FakeDrop:
         return name in self.files
 
 
+class _FolderNames:
+    """The drop folder's names without a database: every number is free, generated ones are tracked."""
+
+    def __init__(self, engine: Any, destination: str, administration: Any) -> None:
+        self.generated_names: set[str] = set()
+
+    def draw(self, order: Any, next_number: Any, name_of: Any) -> str:
+        number = next_number()
+        self.generated_names.add(name_of(number))
+        return number
+
+    def hold_own(self, order: Any, name: str, number: str, field: str) -> bool:
+        return name in self.generated_names
+
+    def release(self, order: Any, name: str) -> None:
+        self.generated_names.discard(name)
+
+    def keep(self, order: Any, name: str) -> None:
+        self.generated_names.discard(name)
+
+
 @pytest.fixture
 def numbering(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     """Order numbers drawn and saved without a database: the calls are recorded in order."""
     events: list[tuple[str, Any]] = []
+    monkeypatch.setattr(delivery, "FileNames", _FolderNames)
 
     def next_value(engine: Any, administration_id: int, key: str, **_: Any) -> int:
         events.append(("draw", (administration_id, key)))
@@ -333,6 +355,26 @@ def test_failed_upload_resets_the_order_number(numbering: list[tuple[str, Any]])
     with pytest.raises(DeliveryError, match="550 Permission denied"):
         session.send(f.order(id=1000, order_nr=None))
     assert numbering[-1] == ("save", (1000, None))
+
+
+def test_a_generated_number_that_reached_the_erp_is_never_reset(numbering: list[tuple[str, Any]]) -> None:
+    """A re-export whose upload fails keeps the number the ERP already has the order under."""
+    drop = _FakeDrop(numbering)
+    session = delivery.ReflectaSession(f.administration(), SETTINGS, engine=object(), drop=drop)  # type: ignore[arg-type]
+    assert session.send(f.order(id=1000, order_nr=None)).backoffice_order_nr == "17"
+    drop.error = DeliveryError("550 Permission denied")
+    with pytest.raises(DeliveryError):
+        session.send(f.order(id=1000, order_nr="17"))
+    assert ("save", (1000, None)) not in numbering
+
+
+def test_failed_upload_keeps_a_number_the_order_came_with(numbering: list[tuple[str, Any]]) -> None:
+    """The seed's reset is for numbers the connector generated (issue 22): WEB5204 stays WEB5204."""
+    drop = _FakeDrop(numbering, DeliveryError("550 Permission denied"))
+    session = delivery.ReflectaSession(f.administration(), SETTINGS, engine=object(), drop=drop)  # type: ignore[arg-type]
+    with pytest.raises(DeliveryError, match="550 Permission denied"):
+        session.send(f.order(id=1000, order_nr="WEB5204"))
+    assert not [event for event in numbering if event[0] == "save"]
 
 
 # ===== Related Settings ==========================================================================================

@@ -115,3 +115,24 @@ def test_validate_names_the_app4sales_field_and_the_line() -> None:
 def test_every_rule_names_an_app4sales_source() -> None:
     for rule in (*validation.HEADER_RULES, *validation.LINE_RULES):
         assert rule.source and rule.kind in {"text", "int", "decimal", "bool", "date", "currency"}
+
+
+LENGTH_LIMITS = [("customerReference", 70), ("customerOrderReference", 50), ("externalDeliveryMethod", 100),
+                 ("lines[1].articleNumber", 50), ("lines[1].articleName", 130), ("lines[1].articleComment", 200)]
+
+
+def with_text(path: str, text: str) -> dict[str, Any]:
+    name = path.removeprefix("lines[1].")
+    return payload(lines=[line(**{name: text})]) if name != path else payload(**{name: text})
+
+
+@pytest.mark.parametrize(("path", "limit"), LENGTH_LIMITS)
+def test_max_length_counts_utf16_code_units_as_spector_does(path: str, limit: int) -> None:
+    """Spector is .NET: ``[MaxLength]`` counts ``string.Length``, UTF-16 code units, so an emoji
+    counts 2. Counted in code points, the order would pass here and be refused by Spector."""
+    from erp_sandbox.spector_api import validation_errors
+
+    fits, too_long = "😀" * (limit // 2), "x" * (limit - 1) + "😀"
+    assert paths(with_text(path, fits)) == [] == validation_errors(with_text(path, fits))
+    assert paths(with_text(path, too_long)) == [path]
+    assert [e["field"] for e in validation_errors(with_text(path, too_long))] == [path]

@@ -275,3 +275,16 @@ export_state = sa.Table(
     # the order: a sent order goes again once per pass, not again when a chunk of it is cleared.
     sa.Column("reexport_pass", sa.String(64)),
 )
+
+# Which order each file name in a drop folder (Reflecta, EzXml) belongs to. ``destination`` is the
+# folder as the export state shows it (``sftp://host:port/folder``), so every administration that
+# delivers to that folder shares one set of names, and a name stays taken after the ERP consumed
+# the file. ``generated``: the connector drew the number and it has not (possibly) reached the ERP,
+# so a failed upload may give it back. No foreign key: a deleted order's name stays taken.
+file_names = sa.Table(
+    "file_names", metadata,
+    sa.Column("destination", sa.String(500), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("order_id", sa.Integer, nullable=False, index=True),
+    sa.Column("generated", sa.Boolean, nullable=False),
+)

@@ -24,8 +24,9 @@ def checked_text(value: object, field: str, *, max_length: int | None = None, re
     bad = _FORBIDDEN.search(text)
     if bad:
         raise OrderDataError(field, f"contains the control character U+{ord(bad.group()):04X}")
-    if max_length is not None and len(text) > max_length:
-        raise OrderDataError(field, f"is {len(text)} characters long, at most {max_length} allowed")
+    length = len(text.encode("utf-16-le")) // 2  # as .NET's string.Length counts: UTF-16 code units
+    if max_length is not None and length > max_length:
+        raise OrderDataError(field, f"is {length} characters long, at most {max_length} allowed")
     return text
 
 

@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import requests
@@ -103,7 +104,7 @@ class ApiSession:
             raise DeliveryError(f"{method} {self.describe(path)}: request failed: {_short(exc)}",
                                 retryable=False) from exc
         try:
-            body = response.json() if response.content else None
+            body = response.json(parse_float=Decimal) if response.content else None
         except ValueError:
             body = None
         reply = ApiReply(response.status_code, body, response.text[:2000])

@@ -38,6 +38,7 @@ from backoffice_export.connectors.ezxml import settings as ezxml_settings
 from backoffice_export.connectors.ezxml.common import OrderNumbers, UnhandledOrderError
 from backoffice_export.connectors.ezxml.order_number import OrderNumbering, numbers_of
 from backoffice_export.connectors.ezxml.settings import EzXmlSettings, Format
+from backoffice_export.connectors.file_identity import FileNames, NumberTaken
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.text import safe_path_part
 from backoffice_export.model import Administration, Order
@@ -73,7 +74,9 @@ class EzXmlSession(BuildThenDeliver):
         # The CSV's "current date and time" is the worker's local time, as .NET's DateTime.Now was.
         self.clock = clock
         self.layout = LAYOUTS[settings.OrderFormat]
-        self.numbering = OrderNumbering(engine, administration.id, use_internal=settings.UseInternalOrdersAsWebOrderNr)
+        self.names = FileNames(engine, drop.destination, administration)
+        self.numbering = OrderNumbering(engine, administration.id, use_internal=settings.UseInternalOrdersAsWebOrderNr,
+                                        names=self.names, extension=self.layout.extension)
         self.local_copy = ExportCopies(administration.application_name)
 
     def render(self, order: Order, numbers: OrderNumbers) -> bytes:
@@ -102,9 +105,11 @@ class EzXmlSession(BuildThenDeliver):
                                                  generated_always=self.layout.generated_always)
             data = self.render(order, numbers)
             file_name = f"{safe_path_part(numbers.order_nr, number_field)}.{self.layout.extension}"
+            # An internal number is the order's own: another order holding it in the folder stops this one.
+            self.names.hold_own(order, file_name, numbers.order_nr, number_field)
             self.local_copy.write(file_name, data)
             return EzXmlFile(numbers.order_nr, file_name, data)
-        except UnhandledOrderError:
+        except (UnhandledOrderError, NumberTaken):
             raise
         except OrderDataError as exc:
             raise UnhandledOrderError(exc.field, exc.message) from exc

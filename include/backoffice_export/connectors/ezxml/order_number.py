@@ -19,6 +19,11 @@ saved in the administration's key settings, or sends App4Sales' internal number 
   same reason, unless another order holds that number too (then it draws a new one, so no
   order's file ever replaces another's). The number is written to ``orders.order_nr`` only after
   a successful upload (``delivery``), as the seed does.
+- **Unique in the folder, not only in the administration.** Each administration has its own
+  sequence, so two administrations sharing one connection and folder would both draw
+  ``Default1``. Every number is held as a file name there (``connectors/file_identity.py``):
+  a draw skips numbers another order holds in the folder or carries, even after the ERP
+  consumed the file.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import sqlalchemy as sa
 
 from backoffice_export import key_settings
 from backoffice_export.connectors.ezxml.common import OrderNumbers
+from backoffice_export.connectors.file_identity import FileNames
 from backoffice_export.db import schema as s
 from backoffice_export.model import Order
 
@@ -107,8 +113,10 @@ def is_generated(order_nr: str, order_type: str) -> bool:
 class OrderNumbering:
     """Numbers for the orders of one chunk (one administration, one export session)."""
 
-    def __init__(self, engine: sa.Engine, administration_id: int, *, use_internal: bool) -> None:
+    def __init__(self, engine: sa.Engine, administration_id: int, *, use_internal: bool, names: FileNames,
+                 extension: str) -> None:
         self.engine, self.administration_id, self.use_internal = engine, administration_id, use_internal
+        self.names, self.extension = names, extension
         self._floor: int | None = None
 
     def numbers_for(self, order: Order, order_type: str, *, generated_always: bool = False) -> OrderNumbers:
@@ -119,20 +127,26 @@ class OrderNumbering:
     def generated(self, order: Order, order_type: str) -> str:
         reserved = reserved_order_nr(self.engine, order.id)
         if reserved is not None and is_generated(reserved, order_type):
+            self.names.hold_own(order, self.file_name(reserved), reserved, "Order.OrderNr")  # held since drawn
             return reserved
         if self._may_keep(order, order_type):
             number = order.order_nr
         else:
-            drawn = key_settings.next_value(self.engine, self.administration_id, ORDER_NR_KEY,
-                                            at_least=self._lowest_new())
-            number = f"{order_type}{drawn}"
+            number = self.names.draw(order, lambda: f"{order_type}{self._next()}", self.file_name)
         reserve_order_nr(self.engine, order.id, number)  # type: ignore[arg-type]
         return number  # type: ignore[return-value]
+
+    def file_name(self, number: str) -> str:
+        return f"{number}.{self.extension}"
+
+    def _next(self) -> int:
+        return key_settings.next_value(self.engine, self.administration_id, ORDER_NR_KEY, at_least=self._lowest_new())
 
     def _may_keep(self, order: Order, order_type: str) -> bool:
         kept = order.order_nr
         return kept is not None and is_generated(kept, order_type) and not held_by_another_order(
-            self.engine, self.administration_id, order.id, kept)
+            self.engine, self.administration_id, order.id, kept) and self.names.hold(
+            order, self.file_name(kept), generated=False) is None
 
     def _lowest_new(self) -> int:
         if self._floor is None:

@@ -2,11 +2,15 @@
 
 Order numbers follow the seed: an order without ``OrderNr`` gets the next number of the
 administration's ``Reflecta.LastOrderNr`` key setting, saved on the order *before* the file is
-made ; if
-the upload fails the number is reset so the next attempt draws a new one, and the server's
-message is stored. One exception keeps exactly-once: when the connection broke after
-the rename was issued the ERP may already have the file, so the number is kept and the retry
-overwrites that same file instead of adding a second order under a new number.
+made; if the upload fails that generated number is reset so the next attempt draws a new one,
+and the server's message is stored. A number the order came with is never reset or replaced.
+
+Each file name is held for its order across everything that delivers to the folder
+(``connectors/file_identity.py``): a generated number skips numbers other orders carry or
+hold there, and an own number another order already holds fails for review instead of
+overwriting that order's file. When the connection broke after the rename was issued the ERP
+may already have the file, so even a generated number is kept and the retry overwrites that
+same file instead of adding a second order under a new number.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sqlalchemy as sa
 
 from backoffice_export import key_settings, repository
 from backoffice_export.connectors.base import BuildThenDeliver, Sent
+from backoffice_export.connectors.file_identity import FileNames
 from backoffice_export.connectors.reflecta import mapping
 from backoffice_export.connectors.reflecta import settings as reflecta_settings
 from backoffice_export.errors import DeliveryError
@@ -40,6 +45,7 @@ class ReflectaFile:
     order_nr: str
     file_name: str
     data: bytes
+    generated: bool  # a number the connector drew that has not reached the ERP yet
 
 
 class ReflectaSession(BuildThenDeliver):
@@ -47,31 +53,45 @@ class ReflectaSession(BuildThenDeliver):
                  engine: sa.Engine, drop: FileDrop) -> None:
         self.administration, self.settings, self.engine, self.drop = administration, settings, engine, drop
         self.local_copy = ExportCopies(administration.application_name)
+        self.names = FileNames(engine, drop.destination, administration)
 
-    def order_nr(self, order: Order) -> str:
-        if order.order_nr:
-            return order.order_nr
-        number = str(key_settings.next_value(self.engine, self.administration.id, ORDER_NR_KEY))
-        repository.set_order_nr(self.engine, order.id, number)
-        return number
+    def next_number(self) -> str:
+        return str(key_settings.next_value(self.engine, self.administration.id, ORDER_NR_KEY))
 
     def build(self, order: Order) -> ReflectaFile:
-        order_nr = self.order_nr(order)
-        file_name = f"{safe_path_part(order_nr, 'Order.OrderNr')}.xml"
+        if order.order_nr:
+            order_nr = order.order_nr
+            file_name = _file_name(order_nr)
+            # Also a number drawn by an earlier attempt, which the order holds already.
+            generated = self.names.hold_own(order, file_name, order_nr, "Order.OrderNr")
+        else:
+            order_nr = self.names.draw(order, self.next_number, _file_name)
+            repository.set_order_nr(self.engine, order.id, order_nr)
+            file_name, generated = _file_name(order_nr), True
         root = mapping.build_order(order, self.settings, order_nr)
         validate(root, XSD)
         data = to_bytes(root)
         self.local_copy.write(file_name, data)  # the seed keeps the file before it uploads it
-        return ReflectaFile(order_nr, file_name, data)
+        return ReflectaFile(order_nr, file_name, data, generated)
 
     def deliver(self, order: Order, built: ReflectaFile) -> Sent:
         try:
             self.drop.put(built.file_name, built.data)
         except DeliveryError as exc:
-            if not exc.delivered_unknown:
-                repository.set_order_nr(self.engine, order.id, None)
+            if built.generated:
+                if exc.delivered_unknown:
+                    self.names.keep(order, built.file_name)
+                else:  # the seed: a generated number goes back, and the next attempt draws a new one
+                    repository.set_order_nr(self.engine, order.id, None)
+                    self.names.release(order, built.file_name)
             raise
+        if built.generated:  # at the ERP now: a later attempt (a re-export) never gives it back
+            self.names.keep(order, built.file_name)
         return Sent(backoffice_order_nr=built.order_nr, destination=f"{self.drop.destination}/{built.file_name}")
+
+
+def _file_name(order_nr: str) -> str:
+    return f"{safe_path_part(order_nr, 'Order.OrderNr')}.xml"
 
 
 class ReflectaConnector:

@@ -4,7 +4,7 @@ Public material fixes only v1 (``putInfo.asp?action=newOrderSubmit``, an XML ``<
 meaning success) and that v2 is JSON with an SBM id, an API user id and key, and an
 integration key. The v2 path and reply shape are not public, so they are chosen here, kept in
 this one module, and described in ``docs/spector.md``; the loopback emulator
-(``sandbox/spector_api.py``) implements exactly this contract.
+(``erp_sandbox/spector_api.py``) implements exactly this contract.
 
 Requests
     ``POST {base}/api/v2/orders`` with the order as JSON (``mapping.build_order``).

@@ -2,9 +2,9 @@
 
 The seed validates ``SpecterOrderPost`` and ``SpecterOrderLinePost`` before the POST, so an order
 that Spector would refuse never leaves: it fails on its own with an error naming the App4Sales
-field to fix, and the rest of the chunk goes on. The rules are one table per DTO, also used by
-the loopback emulator (``sandbox/spector_api.py``) to refuse the same orders with HTTP 400, so
-the connector and the API it is tested against cannot disagree about them.
+field to fix, and the rest of the chunk goes on. The rules are one table per DTO. The loopback
+emulator (``erp_sandbox/spector_api.py``) checks the seed's rules with code of its own, so a
+mistake here shows as an order the emulator refuses.
 
 Types are those of the .NET DTO: text, 32-bit ``int``, ``decimal``, ``bool``, a ``yyyy-MM-dd``
 date, and an ISO 4217 currency code. Text may not hold control characters other than tab and
