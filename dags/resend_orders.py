@@ -7,7 +7,8 @@ for the administration and the order numbers) or with
 `airflow dags trigger resend_orders --conf '{"administration": "demo-fashion", "order_numbers": ["5001"]}'`.
 
 Numbers are App4Sales order numbers or backoffice order numbers. The task log lists the result
-per number; the task fails if any of them could not be sent, so the run shows red.
+per number (sent, already at the ERP, failed, not found); the task fails if any of them is not
+at the ERP now, or if the administration does not exist, so the run shows red.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def resend_orders() -> None:
                                     params["order_numbers"], owner)
         for result in results:
             print(result)
-        failed = [r for r in results if not r.outcome.startswith("sent")]
+        failed = [r for r in results if not r.ok]
         if failed:
             raise RuntimeError(f"{len(failed)} of {len(results)} orders were not sent: "
                                + "; ".join(str(r) for r in failed))

@@ -117,31 +117,33 @@ def send_orders_to_backoffice() -> None:
         return chunks
 
     # One XCom (the counts as one value): a dict return would otherwise push a row per key too,
-    # an Execution API call each, none of them read.
-    @task(map_index_template="{{ chunk_label }}", multiple_outputs=False)
+    # an Execution API call each, none of them read. The label comes with the mapped chunk, so it
+    # is rendered before the task starts and shows from the first try on, retries included.
+    @task(map_index_template="{{ task.op_kwargs['chunk']['label'] }}", multiple_outputs=False)
     def send_chunk(chunk: dict, ti=None) -> dict:
-        from airflow.sdk import get_current_context
-
         from backoffice_export import config, export
         from backoffice_export.db.engine import engine_for_connection
         from backoffice_export.export_state import ClaimOwner
+        from backoffice_export.retry_label import keep_label_on_retry
 
+        keep_label_on_retry()  # Airflow 3.3 would clear the label while the chunk waits for a retry
         ids = chunk["ids"]
-        noun = "order" if len(ids) == 1 else "orders"
-        get_current_context()["chunk_label"] = f"{chunk['administration']}: {len(ids)} {noun} from id {ids[0]}"
+        print(chunk.get("label", chunk["administration"]), flush=True)
         owner = ClaimOwner(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
         result = export.send_chunk(engine_for_connection(config.DB_CONN_ID), ids, owner,
                                     reexport_pass=chunk.get("reexport_pass"))
         print(f"sent {result.sent}, failed {result.failed}, already done {result.skipped}, "
               f"waiting for a retry {result.left_for_retry}", flush=True)
         if result.left_for_retry:
+            then = ("Airflow retries this task" if ti.try_number <= ti.max_tries else
+                    "that was the last try: clear this task once the ERP is back, or the next run sends them")
             raise export.ChunkIncomplete(
-                f"{result.left_for_retry} orders of this chunk met a transient failure; the retry sends them"
-            )
+                f"not sent for a transient reason: {result.left_for_retry} of {len(ids)} orders; {then}")
         return result.as_xcom()
 
-    # No mail of its own: a red summary follows a chunk failure that already sent one.
-    @task(trigger_rule="all_done", on_failure_callback=None, multiple_outputs=False)
+    # No mail of its own: a red summary follows a chunk failure that already sent one. No retries:
+    # it only reads the database, and the run should end as soon as its chunks have.
+    @task(trigger_rule="all_done", retries=0, on_failure_callback=None, multiple_outputs=False)
     def summary(plan: dict) -> dict:
         from backoffice_export import config, export
         from backoffice_export.db.engine import engine_for_connection

@@ -16,17 +16,18 @@ What it does, all in a fresh temp folder (nothing under ``.local/`` is touched):
 2. A real ``airflow api-server`` on a free loopback port (SimpleAuthManager with every user an
    admin, this project's ``plugins/`` for the ledger page). It also serves the Execution API that
    the task processes talk to.
-3. The order document: ``include/demo/reflecta.json`` (demo-fashion over SFTP with the bad-data
-   order 5003, demo-shoes over FTPS) plus ``demo-outlet``, whose Airflow connection
-   ``demo_outlet_sftp`` points at a closed port: an ERP outage. The ERP connections live in the
-   metadata database (created through the REST API), as an operator would keep them.
+3. The demo's order document as it is, ``include/demo/reflecta.json``: demo-fashion over SFTP
+   (5001 with backoffice number WEB5001, 5002, and the bad-data order 5003) and demo-shoes over
+   FTPS (801), whose Airflow connection ``demo_reflecta_ftps`` points at a closed port: an ERP
+   outage. The ERP connections live in the metadata database (created through the REST API), as
+   an operator would keep them.
 4. ``dag.test(use_executor=True)`` of ``send_orders_to_backoffice`` (``chunk_size`` 2,
    ``BACKOFFICE_TASK_RETRIES=0``): the LocalExecutor runs each task in its own supervised
    process, which writes the task log files the UI shows (plain ``dag.test()`` runs tasks in
-   this process and leaves no log files). The outage's two chunks fail; every other chunk goes.
-5. The connection is repaired (``PATCH /api/v2/connections/demo_outlet_sftp``) and
-   ``resend_orders`` runs once for demo-outlet's orders 7001 and OUT-7002 (by backoffice number).
-   7003 stays failed (retryable), next to the bad-data order 5003.
+   this process and leaves no log files). demo-shoes' chunk fails; every other chunk goes.
+5. ``resend_orders`` runs once for demo-fashion's WEB5001 (by backoffice number) and 5002 (by
+   App4Sales number), as for an ERP that lost them. 801 stays waiting for a retry, next to the
+   bad-data order 5003, which failed for good.
 6. Headless Chromium (Playwright) takes 1400x900 screenshots of the UI pages the runbook names.
 
 Every UI step waits for an explicit selector or text and fails with a message naming what it
@@ -66,8 +67,8 @@ EXPORT_DAG = "send_orders_to_backoffice"
 RESEND_DAG = "resend_orders"
 SANDBOX_USER = "app4sales"
 CHUNK_SIZE = 2
-OUTAGE = {"code": "demo-outlet", "connection_id": "demo_outlet_sftp", "application_name": "DemoOutlet"}
-RESEND_NUMBERS = ["7001", "OUT-7002"]
+OUTAGE = {"code": "demo-shoes", "connection_id": "demo_reflecta_ftps"}  # the demo administration whose ERP is down
+RESEND = {"administration": "demo-fashion", "order_numbers": ["WEB5001", "5002"]}
 UI_TIMEOUT_MS = 30_000
 # 10:00 to 11:45 on the day of the demo orders: eight 15-minute windows, [10:00, 12:00).
 BACKFILL_WINDOW = (("2026/11/20", "10:00"), ("2026/11/20", "11:45"))
@@ -217,33 +218,6 @@ def rest_connection(connection_id: str, conn: dict[str, Any]) -> dict[str, Any]:
             "schema": conn["schema"], "extra": json.dumps(conn.get("extra", {}))}
 
 
-def order_document() -> dict[str, Any]:
-    """include/demo/reflecta.json plus demo-outlet, whose ERP is down."""
-    from backoffice_export.document import read_document
-
-    document = read_document(PROJECT / "include" / "demo" / "reflecta.json")
-    fashion = document["administrations"][0]
-    outlet = {
-        **OUTAGE,
-        "connector": "reflecta",
-        "default_currency": "EUR",
-        "settings": {"CompanyCode": "OU"},
-        "customers": [{"code": "O-12", "name": "Outlet Roermond", "city": "Roermond", "country_iso2": "NL"}],
-        "items": [item for item in fashion["items"] if item["code"] in {"TSHIRT-RED-M", "CAP-BLUE"}],
-        "orders": [
-            {"internal_order_nr": "7001", "customer": "O-12", "order_date": "2026-11-21T08:00:00",
-             "lines": [{"item": "TSHIRT-RED-M", "quantity": "6", "price": "9.95"}]},
-            {"internal_order_nr": "7002", "order_nr": "OUT-7002", "customer": "O-12",
-             "order_date": "2026-11-21T08:30:00", "lines": [{"item": "CAP-BLUE", "quantity": "12", "price": "5.50"}]},
-            {"internal_order_nr": "7003", "customer": "O-12", "order_date": "2026-11-21T09:10:00",
-             "lines": [{"item": "TSHIRT-RED-M", "quantity": "2", "price": "9.95"},
-                       {"item": "CAP-BLUE", "quantity": "2", "price": "5.50"}]},
-        ],
-    }
-    document["administrations"].append(outlet)
-    return document
-
-
 @dataclass
 class Runs:
     export_run: str
@@ -282,15 +256,14 @@ def run_dag(dag_id: str, **kwargs: Any) -> Any:
 
 
 def prepare(setup: Setup, server: ApiServer, sandboxes: Any) -> Runs:
-    """Load the orders, run the export (with the outage), repair the connection, resend."""
+    """Load the demo orders, run the export (with the outage), resend two orders."""
     from backoffice_export.db.engine import create_schema, engine_for_connection
-    from backoffice_export.document import load_document
+    from backoffice_export.document import load_document, read_document
 
-    document = order_document()
+    document = read_document(PROJECT / "include" / "demo" / "reflecta.json")
     connections = {
         "demo_reflecta_sftp": sandboxes.airflow_connection("sftp", SANDBOX_USER, "demofashion"),
-        "demo_reflecta_ftps": sandboxes.airflow_connection("ftps", SANDBOX_USER, "demoshoes"),
-        OUTAGE["connection_id"]: {**sandboxes.airflow_connection("sftp", SANDBOX_USER, "demooutlet"),
+        OUTAGE["connection_id"]: {**sandboxes.airflow_connection("ftps", SANDBOX_USER, "demoshoes"),
                                   "port": free_port()},  # nothing listens there: the ERP is down
     }
     for conn_id, conn in connections.items():
@@ -306,14 +279,11 @@ def prepare(setup: Setup, server: ApiServer, sandboxes: Any) -> Runs:
     failed = sorted((ti.map_index, ti.rendered_map_index) for ti in run.get_task_instances()
                     if ti.task_id == "reflecta.send_chunk" and ti.state == "failed")
     say(f"export run {run.run_id}: {run.state}; failed chunks {failed}")
-    if [label.split(":")[0] for _, label in failed] != [OUTAGE["code"]] * 2:
-        raise ScreenshotError(f"expected demo-outlet's two chunks (and only those) to fail, got {failed}")
+    if [label.split(":")[0] for _, label in failed] != [OUTAGE["code"]]:
+        raise ScreenshotError(f"expected {OUTAGE['code']}'s chunk (and only that) to fail, got {failed}")
 
-    repaired = rest_connection(OUTAGE["connection_id"],
-                               sandboxes.airflow_connection("sftp", SANDBOX_USER, "demooutlet"))
-    server.call("PATCH", f"/api/v2/connections/{OUTAGE['connection_id']}", repaired)
-    say(f"repaired {OUTAGE['connection_id']}; running {RESEND_DAG} for {RESEND_NUMBERS} ...")
-    run = run_dag(RESEND_DAG, run_conf={"administration": OUTAGE["code"], "order_numbers": RESEND_NUMBERS})
+    say(f"running {RESEND_DAG} for {RESEND} ...")
+    run = run_dag(RESEND_DAG, run_conf=RESEND)
     say(f"resend run {run.run_id}: {run.state}")
     if str(run.state) != "success":
         raise ScreenshotError(f"the resend run ended {run.state}, expected success")
@@ -422,14 +392,14 @@ def take_screenshots(base: str, out: Path, runs: Runs) -> list[tuple[str, str]]:
                 ui.wait(f'{ui.dialog()} input[name="element_chunk_size"]', "the chunk_size field of the trigger form")
                 ui.text("reexport_sent", "the reexport_sent Param")
 
-            with ui.shot("graph-failed-chunk", "graph of the export run: reflecta.send_chunk [5] failed"):
+            with ui.shot("graph-failed-chunk", "graph of the export run: reflecta.send_chunk [3], one failed"):
                 ui.goto(export_run, '[aria-label="Show Graph (Press g)"]', "the graph view button")
                 ui.click('[aria-label="Show Graph (Press g)"]', "the graph view button")
                 group = ui.wait('.react-flow__node:has-text("reflecta"):has-text("Task Group")', "the reflecta group")
                 group.locator("text=/\\+ \\d+ Tasks/").first.click()  # open that group only
-                node = ui.wait('.react-flow__node:has-text("send_chunk [5]")', "the mapped reflecta.send_chunk node")
+                node = ui.wait('.react-flow__node:has-text("send_chunk [3]")', "the mapped reflecta.send_chunk node")
                 node.hover()  # its tooltip counts the failed and successful instances
-                ui.text("2 Failed", "the node's tooltip")
+                ui.text("1 Failed", "the node's tooltip")
 
             with ui.shot("grid-failed-chunk", "grid with the task groups open and the run's task instances"):
                 ui.goto(export_run, '[aria-label="Expand all task groups"]', "the expand-all button of the grid")
@@ -487,17 +457,26 @@ def take_screenshots(base: str, out: Path, runs: Runs) -> list[tuple[str, str]]:
                 ui.goto(f"/dags/{RESEND_DAG}", '[aria-label="Trigger Dag"]', "the Trigger button")
                 ui.click('[aria-label="Trigger Dag"]', "the Trigger button")
                 ui.wait(f'{ui.dialog()} input[name="element_administration"]', "the administration field").fill(
-                    OUTAGE["code"])
+                    RESEND["administration"])
                 ui.wait(f'{ui.dialog()} textarea[name="element_order_numbers"]', "the order_numbers field").fill(
-                    "\n".join(RESEND_NUMBERS))
+                    "\n".join(RESEND["order_numbers"]))
                 ui.page.locator(f"{ui.dialog()} h2").first.click()  # leave the field: the form validates
                 ui.wait(f'{ui.dialog()} button:has-text("Trigger"):not([disabled])', "an enabled Trigger button")
 
             with ui.shot("resend-log", "the resend task's log, source task.stdout: one line per order number"):
                 ui.goto(resend_task, "text=Done. Returned value", "the resend task's return value")
                 only_source(ui, "task.stdout")
-                for number in RESEND_NUMBERS:
+                for number in RESEND["order_numbers"]:
                     ui.text(f"{number}: sent as", f"the result line of {number}")
+
+            with ui.shot("ledger-all", "the export ledger: sent, waiting for a retry, failed for good"):
+                ui.goto("/plugin/backoffice-ledger", 'iframe[title="Exports"]', "the ledger's iframe")
+                frame = ui.page.frame_locator('iframe[title="Exports"]')
+                try:
+                    frame.locator('tr[data-order-id] >> text=waiting').first.wait_for(timeout=UI_TIMEOUT_MS)
+                    frame.locator('tr[data-order-id] >> text=failed').first.wait_for(timeout=UI_TIMEOUT_MS)
+                except Exception as error:
+                    raise ui.fail(f"the ledger does not show a waiting and a failed order: {error}") from None
 
             with ui.shot("ledger-failed", "the export ledger filtered to failed orders"):
                 ui.goto("/plugin/backoffice-ledger", 'iframe[title="Exports"]', "the ledger's iframe")

@@ -8,28 +8,8 @@ later runs.
 
 from __future__ import annotations
 
-from typing import Any
 
-
-def _restore(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
-    error = cls.__new__(cls)
-    error.args = args
-    error.__dict__.update(state)
-    return error
-
-
-class PortableError(Exception):
-    """An error that crosses a process boundary intact (pickle), whatever its ``__init__`` takes.
-
-    The default would call ``cls(*args)`` with the formatted message and fail for errors that
-    take a field and a message, or keyword flags.
-    """
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _restore, (type(self), self.args, dict(self.__dict__))
-
-
-class OrderDataError(PortableError):
+class OrderDataError(Exception):
     """The order cannot be mapped as it is; ``field`` names what to fix."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -38,11 +18,11 @@ class OrderDataError(PortableError):
         self.message = message
 
 
-class SettingsError(PortableError):
+class SettingsError(Exception):
     """The administration's connector settings are invalid; every order of it fails."""
 
 
-class DeliveryError(PortableError):
+class DeliveryError(Exception):
     """The ERP or its transport refused or lost the hand-off.
 
     ``retryable`` says whether sending again later may succeed; ``delivered_unknown`` is set

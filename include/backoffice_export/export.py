@@ -18,6 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backoffice_export import config, export_state, repository
+from backoffice_export.chunk_labels import label_chunks
 from backoffice_export.connectors import CONNECTORS, get_connector
 from backoffice_export.connectors.base import Sent
 from backoffice_export.db import schema as s
@@ -61,6 +62,7 @@ def plan_chunks(
             plan.setdefault(connector, []).append(
                 {"administration": codes[administration_id], "ids": ids[start:start + chunk_size]}
             )
+    label_chunks(engine, plan)
     return plan
 
 
@@ -199,7 +201,7 @@ class _SentRecorder:
 
     def add(self, order: Order, sent: Sent) -> None:
         self.pending.append(export_state.SentRecord(order.id, sent.backoffice_order_nr, sent.destination,
-                                                    sent.write_back_order_nr, sent.progress))
+                                                    sent.write_back_order_nr, sent.progress, sent.remark))
         self.labels.append(f"{order.internal_order_nr} as {sent.backoffice_order_nr}")
         if len(self.pending) >= RECORD_BATCH or time.monotonic() - self.since >= RECORD_SECONDS:
             self.flush()

@@ -141,6 +141,7 @@ class SentRecord:
     destination: str | None
     write_back_order_nr: str | None = None
     progress: Mapping[str, Any] | None = None
+    remark: str | None = None
 
 
 def mark_sent(engine: sa.Engine, order_id: int, owner: ClaimOwner, *, backoffice_order_nr: str | None,
@@ -163,9 +164,10 @@ def mark_sent_many(engine: sa.Engine, owner: ClaimOwner, records: Sequence[SentR
         conn.execute(
             sa.update(t).where(t.c.order_id == sa.bindparam("b_id"))
             .values(state=SENT, backoffice_order_nr=sa.bindparam("b_nr"), destination=sa.bindparam("b_dest"),
-                    error=None, retryable=False, sent_at=now, updated_at=now, claimed_by=None,
-                    claim_expires_at=None, **owner.columns()),
-            [{"b_id": r.order_id, "b_nr": r.backoffice_order_nr, "b_dest": r.destination} for r in records],
+                    remark=sa.bindparam("b_remark"), error=None, retryable=False, sent_at=now, updated_at=now,
+                    claimed_by=None, claim_expires_at=None, **owner.columns()),
+            [{"b_id": r.order_id, "b_nr": r.backoffice_order_nr, "b_dest": r.destination, "b_remark": r.remark}
+             for r in records],
         )
         steps = [{"b_id": r.order_id, "b_progress": json.dumps(dict(r.progress), sort_keys=True)}
                  for r in records if r.progress is not None]
@@ -241,6 +243,7 @@ class OrderState:
     destination: str | None
     error: str | None
     sent_at: datetime | None
+    remark: str | None = None
 
 
 def states(engine: sa.Engine, *, order_ids: Sequence[int] | None = None,
@@ -248,7 +251,7 @@ def states(engine: sa.Engine, *, order_ids: Sequence[int] | None = None,
     o, a = s.orders, s.administrations
     query = (
         sa.select(t.c.order_id, a.c.code, o.c.internal_order_nr, o.c.order_nr, t.c.connector, t.c.state,
-                  t.c.attempts, t.c.backoffice_order_nr, t.c.destination, t.c.error, t.c.sent_at)
+                  t.c.attempts, t.c.backoffice_order_nr, t.c.destination, t.c.error, t.c.sent_at, t.c.remark)
         .join(o, o.c.id == t.c.order_id).join(a, a.c.id == t.c.administration_id)
         .order_by(a.c.code, t.c.order_id)
     )

@@ -7,11 +7,10 @@ App4Sales names the seeds use (``Order.AlternateAddress`` is ``Order.alternate_a
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -240,27 +239,3 @@ class OrderRef(Protocol):
 
 def order_label(internal_order_nr: str, administration_code: str) -> str:
     return f"order {internal_order_nr} ({administration_code})"
-
-
-T = TypeVar("T")
-
-
-@functools.cache
-def _field_names(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in fields(cls))
-
-
-def from_record(cls: type[T], values: dict[str, Any]) -> T:
-    """``cls(**values)`` for these frozen dataclasses, built from a database row.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; for a chunk's
-    orders (20 lines of 13 fields each, an order of 38) that cost more than the queries that read
-    them. When ``values`` names exactly the class's fields, they go into the instance's
-    ``__dict__`` at once, which is what ``__init__`` ends with (none of these classes has a
-    ``__post_init__``). Any other set of names takes ``__init__``, with its defaults and errors.
-    """
-    if values.keys() == _field_names(cls):
-        instance = object.__new__(cls)
-        instance.__dict__.update(values)
-        return instance
-    return cls(**values)

@@ -2,7 +2,9 @@
 
 Orders are named by App4Sales number or by backoffice order number. Each named order is made
 pending again and sent in the same task, and the result is reported per number: sent (with
-the ERP's number and where it went), failed (with the stored reason), or not found.
+the ERP's number and where it went), already at the ERP (the connector found it there and sent
+nothing again), failed (with the stored reason), or not found. An administration that does not
+exist is refused before anything is looked up, with the administrations that do.
 """
 
 from __future__ import annotations
@@ -13,18 +15,34 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from backoffice_export import export_state
+from backoffice_export.connectors.remarks import is_already_at_erp
 from backoffice_export.db import schema as s
 from backoffice_export.export import send_chunk
 from backoffice_export.export_state import ClaimOwner
 
 
+class UnknownAdministration(ValueError):
+    """The administration named for a resend does not exist (a typo, most likely)."""
+
+
 @dataclass(frozen=True)
 class ResendResult:
     number: str
-    outcome: str  # "sent", "failed", "not found", or the state it was left in
+    outcome: str  # "sent as …", "already at the ERP as …", "failed: …", "not found …", or the state it was left in
+    ok: bool = False  # the ERP holds the order now
 
     def __str__(self) -> str:
         return f"{self.number}: {self.outcome}"
+
+
+def check_administration(engine: sa.Engine, administration: str) -> None:
+    """Raise ``UnknownAdministration``, naming the ones that exist, unless ``administration`` does."""
+    a = s.administrations
+    with engine.connect() as conn:
+        codes = conn.execute(sa.select(a.c.code).order_by(a.c.code)).scalars().all()
+    if administration not in codes:
+        raise UnknownAdministration(f"administration {administration!r} does not exist; the administrations are: "
+                                    + (", ".join(codes) or "none"))
 
 
 def find_orders(engine: sa.Engine, administration: str, numbers: Sequence[str]) -> dict[str, int]:
@@ -43,6 +61,7 @@ def find_orders(engine: sa.Engine, administration: str, numbers: Sequence[str]) 
 
 
 def resend(engine: sa.Engine, administration: str, numbers: Sequence[str], owner: ClaimOwner) -> list[ResendResult]:
+    check_administration(engine, administration)
     export_state.track_new_orders(engine)
     found = find_orders(engine, administration, numbers)
     ids = sorted(set(found.values()))
@@ -57,8 +76,11 @@ def resend(engine: sa.Engine, administration: str, numbers: Sequence[str], owner
             results.append(ResendResult(number, f"not found in administration {administration}"))
             continue
         row = states[order_id]
-        if row.state == export_state.SENT:
-            results.append(ResendResult(number, f"sent as {row.backoffice_order_nr} -> {row.destination}"))
+        if row.state == export_state.SENT and is_already_at_erp(row.remark):
+            results.append(ResendResult(number, f"already at the ERP as {row.backoffice_order_nr} -> {row.destination} "
+                                                "(found there, nothing sent again)", ok=True))
+        elif row.state == export_state.SENT:
+            results.append(ResendResult(number, f"sent as {row.backoffice_order_nr} -> {row.destination}", ok=True))
         elif row.state == export_state.FAILED:
             results.append(ResendResult(number, f"failed: {row.error}"))
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -54,8 +55,6 @@ def test_chunks_run_in_a_pool_per_connector_when_a_prefix_is_set():
         "print(sorted(dag.get_task(f'{c}.send_chunk').pool for c in "
         "('reflecta', 'ezxml', 'spector', 'styleman', 'accountview')))"
     )
-    import os
-
     out = subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT, capture_output=True, text=True,
                          env={**os.environ, "BACKOFFICE_POOL_PREFIX": "erp_"}).stdout
     assert "['erp_accountview', 'erp_ezxml', 'erp_reflecta', 'erp_spector', 'erp_styleman']" in out
@@ -64,3 +63,22 @@ def test_chunks_run_in_a_pool_per_connector_when_a_prefix_is_set():
 def test_the_schedule_has_data_intervals_for_backfills():
     dag = _bag().dags["send_orders_to_backoffice"]
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+
+
+def test_summary_does_not_retry_so_a_run_ends_when_its_chunks_have():
+    dag = _bag().dags["send_orders_to_backoffice"]
+    assert dag.get_task("summary").retries == 0
+    assert dag.get_task("reflecta.send_chunk").retries == int(os.environ["BACKOFFICE_TASK_RETRIES"])
+
+
+def test_the_chunk_label_renders_from_the_mapped_chunk_before_the_task_runs():
+    """Rendered from the argument (not from a value the task sets), so it shows from the first try."""
+    from types import SimpleNamespace
+
+    dag = _bag().dags["send_orders_to_backoffice"]
+    template = dag.get_task("reflecta.send_chunk").map_index_template
+    chunk = {"administration": "shop-nl", "ids": [42, 43],
+             "label": "shop-nl: 2 orders from App4Sales order 5001 (id 42)"}
+    # What the task's context holds before it runs: the unmapped task with its mapped argument.
+    rendered = dag.get_template_env().from_string(template).render(task=SimpleNamespace(op_kwargs={"chunk": chunk}))
+    assert rendered == "shop-nl: 2 orders from App4Sales order 5001 (id 42)"

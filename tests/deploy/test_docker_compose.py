@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from tests.conftest import PG_URL, need
+from tests.deploy.compose_interpolation import InterpolationError, interpolate_tree
 
 PROJECT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT / "docker-compose.yaml"
@@ -258,10 +260,89 @@ def test_init_creates_the_order_database_and_its_tables(services: dict[str, Any]
         admin.dispose()
 
 
-def test_init_creates_one_pool_per_connector_and_services_use_them():
+# ---------------------------------------------------------------------------- as compose interpolates it
+
+# The variables the file requires, as a user's .env gives them.
+HOST_ENV = {"POSTGRES_PASSWORD": "pg-secret", "AIRFLOW_JWT_SECRET": "jwt-secret",
+            "AIRFLOW_FERNET_KEY": "fernet-key", "AIRFLOW_ADMIN_PASSWORD": "admin-secret"}
+
+
+def _interpolated(compose: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    return interpolate_tree(compose, env)["services"]
+
+
+def _pool_commands(init: dict[str, Any]) -> list[list[str]]:
+    """Run airflow-init's pool loop in bash, in the container's environment, with ``/entrypoint``
+    replaced by a stub that prints its arguments: the commands the container really runs."""
+    script = init["command"][-1]
+    loop = re.search(r"^(?P<indent>[ \t]*)for connector in .*?^(?P=indent)done$", script, re.MULTILINE | re.DOTALL)
+    assert loop, "airflow-init no longer has its pool loop"
+    stub = "function /entrypoint { printf '%s\\x1f' \"$@\"; printf '\\n'; }"
+    env = {"PATH": os.environ["PATH"], **_env(init)}
+    done = subprocess.run(["bash", "-c", f"set -euo pipefail\n{stub}\n{loop[0]}"], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return [line.rstrip("\x1f").split("\x1f") for line in done.stdout.splitlines()]
+
+
+def test_compose_refuses_to_start_while_a_secret_is_missing(compose: dict[str, Any]) -> None:
+    _interpolated(compose, HOST_ENV)
+    for name in HOST_ENV:
+        with pytest.raises(InterpolationError, match=name):
+            _interpolated(compose, {k: v for k, v in HOST_ENV.items() if k != name})
+
+
+def test_init_creates_one_pool_per_connector_as_the_dag_names_them(compose: dict[str, Any]) -> None:
     from backoffice_export.connectors import CONNECTORS
 
-    text = (PROJECT / "docker-compose.yaml").read_text()
-    assert 'airflow pools set "erp_${connector}"' in text
-    assert "for connector in " + " ".join(CONNECTORS) + "; do" in text
-    assert "BACKOFFICE_POOL_PREFIX: erp_" in text
+    services = _interpolated(compose, HOST_ENV)
+    prefix = _env(services["airflow-worker"])["BACKOFFICE_POOL_PREFIX"]
+    assert prefix == "erp_"
+    assert _pool_commands(services["airflow-init"]) == [
+        ["airflow", "pools", "set", f"{prefix}{name}", "4", f"Connections to {name} endpoints"] for name in CONNECTORS]
+    # The slots come from the host's .env when it sets them.
+    services = _interpolated(compose, {**HOST_ENV, "BACKOFFICE_POOL_SLOTS": "7"})
+    assert {command[4] for command in _pool_commands(services["airflow-init"])} == {"7"}
+
+
+def test_health_checks_name_the_containers_own_hostname(compose: dict[str, Any]) -> None:
+    services = _interpolated(compose, {**HOST_ENV, "HOSTNAME": "the-host-machine"})
+    for name in ("airflow-dag-processor", "airflow-triggerer", "airflow-worker"):
+        check = " ".join(services[name]["healthcheck"]["test"])
+        assert "${HOSTNAME}" in check and "the-host-machine" not in check, check
+
+
+def _compose_cli() -> list[str] | None:
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return ["docker-compose"] if shutil.which("docker-compose") else None
+
+
+def _unescape(node: Any) -> Any:
+    """``config`` prints a file compose can read again, so a literal ``$`` comes back as ``$$``."""
+    if isinstance(node, dict):
+        return {key: _unescape(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_unescape(value) for value in node]
+    return node.replace("$$", "$") if isinstance(node, str) else node
+
+
+def test_compose_itself_reads_the_file_as_these_tests_do(compose: dict[str, Any], tmp_path: Path) -> None:
+    """``docker compose config`` (or docker-compose's): what compose hands each container agrees
+    with the interpolation above, so the tests above check what compose really does."""
+    cli = _compose_cli()
+    need(cli is not None, "neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)")
+    assert cli is not None
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **HOST_ENV, "BACKOFFICE_POOL_SLOTS": "7"}
+    done = subprocess.run([*cli, "--project-directory", str(PROJECT), "-f", str(COMPOSE_FILE), "config"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    theirs = _unescape(yaml.safe_load(done.stdout))["services"]
+    ours = _interpolated(compose, env)
+    for name in ALL_SERVICES:
+        assert _command(theirs[name]) == _command(ours[name]), name
+        assert _env(theirs[name]) == _env(ours[name]), name
+        if "healthcheck" in ours[name]:
+            assert theirs[name]["healthcheck"]["test"] == ours[name]["healthcheck"]["test"], name
+    assert _pool_commands(theirs["airflow-init"])[0] == [
+        "airflow", "pools", "set", "erp_reflecta", "7", "Connections to reflecta endpoints"]

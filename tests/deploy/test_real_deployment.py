@@ -40,11 +40,11 @@ from tests.deploy.airflow_processes import (
 )
 from tests.helpers import order, reflecta_admin
 
-pytestmark = [pytest.mark.deployment, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.deployment, pytest.mark.timeout(480)]
 
 DAG_ID = "send_orders_to_backoffice"
 SEND_CHUNK = "reflecta.send_chunk"
-MODULE_BUDGET_SECONDS = 330.0
+MODULE_BUDGET_SECONDS = 390.0
 REDIS_URL = os.environ.get("BACKOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 # A Redis database the test claims for itself (the first empty one from the top), flushed afterwards.
 REDIS_DB_CANDIDATES = range(15, 7, -1)
@@ -202,6 +202,9 @@ def deployment(sandboxes) -> Iterator[Deployment]:
             sandboxes.airflow_connection("sftp", SANDBOX_USER, connections["deploy_sftp"]))
         env["AIRFLOW_CONN_DEPLOY_SFTP_KEY"] = json.dumps(
             sandboxes.airflow_connection("sftp_key", SANDBOX_USER, connections["deploy_sftp_key"]))
+        # An ERP that is down: nothing listens on this port.
+        env["AIRFLOW_CONN_DEPLOY_DOWN"] = json.dumps(
+            {**sandboxes.airflow_connection("sftp", SANDBOX_USER, "down"), "host": "127.0.0.1", "port": free_port()})
 
         processes = AirflowProcesses(env, root / "process-logs")
         processes.run("db-migrate", "db", "migrate", timeout=deadline.remaining(120))
@@ -292,7 +295,8 @@ def _deployment_env(home: Path, local_root: Path, meta_db: str, orders_url: sa.U
             "login": orders_url.username, "password": orders_url.password, "schema": orders_url.database,
         }),
         "BACKOFFICE_LOCAL_ROOT": str(local_root),
-        "BACKOFFICE_TASK_RETRIES": "0",
+        # One retry, 30 s after the first try: long enough to look at a chunk waiting for it.
+        "BACKOFFICE_TASK_RETRIES": "1",
     }
 
 
@@ -454,8 +458,8 @@ def test_a_run_triggered_through_the_api_delivers_every_good_order_once(
     send_tis = [ti for ti in run.task_instances if ti["task_id"] == SEND_CHUNK]
     assert all(ti["hostname"] for ti in send_tis), "every chunk ran on a worker"
     assert sorted(ti["rendered_map_index"] for ti in send_tis) == [
-        "deploy-key: 1 order from id 7", "deploy-key: 2 orders from id 5",
-        "deploy-pw: 2 orders from id 1", "deploy-pw: 2 orders from id 3",
+        "deploy-key: 1 order from App4Sales order 3 (id 7)", "deploy-key: 2 orders from App4Sales order 1 (id 5)",
+        "deploy-pw: 2 orders from App4Sales order 1 (id 1)", "deploy-pw: 2 orders from App4Sales order 3 (id 3)",
     ]
 
     # What the SFTP sandbox received: one file per good order, nothing half-written.
@@ -595,3 +599,40 @@ def test_a_backfill_through_the_api_reexports_its_window_once(
     assert ti["state"] == "success"
     assert _xcom(deployment, run["dag_run_id"], SEND_CHUNK, 0)["sent"] == 0
     assert sandboxes.sftp.uploads_completed == uploads_before
+
+
+def test_a_chunk_waiting_for_its_retry_shows_its_label_and_the_ledger_shows_it_waiting(
+    deployment: Deployment, finished_run: FinishedRun
+) -> None:
+    """An administration whose ERP is down: while its chunk is ``up_for_retry`` the REST API (what
+    the UI's grid reads) already gives the chunk's label, and the ledger lists the order as
+    waiting for a retry, not as failed."""
+    from backoffice_export.db import schema as s
+    from backoffice_export.document import load_document
+
+    api = deployment.api
+    load_document(deployment.orders_db, {"administrations": [
+        reflecta_admin("deploy-down", "deploy_down", application_name="DeployShopC", orders=[order("D1")])]})
+    with deployment.orders_db.connect() as conn:
+        order_id = conn.execute(sa.select(s.orders.c.id).where(s.orders.c.internal_order_nr == "D1")).scalar_one()
+    assert api.patch(f"/dags/{DAG_ID}", {"is_paused": False})["is_paused"] is False
+    run = api.post(f"/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": {"chunk_size": CHUNK_SIZE}})
+    run_id = run["dag_run_id"]
+
+    def waiting_for_retry() -> dict | None:
+        return next((ti for ti in _task_instances(deployment, run_id)
+                     if ti["task_id"] == SEND_CHUNK and ti["state"] == "up_for_retry"), None)
+
+    ti = deployment.processes.wait_for("the deploy-down chunk to wait for its retry", waiting_for_retry,
+                                       deployment.deadline, cap=90, interval=0.5,
+                                       details=lambda: deployment.failure_details(run_id))
+    assert ti["try_number"] == 1
+    assert ti["rendered_map_index"] == f"deploy-down: 1 order from App4Sales order D1 (id {order_id})"
+
+    response = api.client.get("/backoffice-ledger/api/orders", params={"administration": "deploy-down"})
+    assert response.status_code == 200, response.text
+    [row] = response.json()["orders"]
+    assert (row["internal_order_nr"], row["state"]) == ("D1", "waiting")
+    assert row["error"].startswith("order D1 (deploy-down): ")
+    assert api.client.get("/backoffice-ledger/api/orders", params={
+        "administration": "deploy-down", "state": "failed"}).json()["total"] == 0

@@ -20,10 +20,10 @@ import pytest
 from backoffice_export import export_state
 from backoffice_export.document import load_document
 from tests.e2e.conftest import task_states
+from tests.unit import factories
 
 SEND = "accountview.send_chunk"
-PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Count 0 >> endobj\n"
-       b"trailer << /Root 1 0 R >>\n" + bytes(range(256)) + b"\n%%EOF\n")
+PDF = factories.pdf(extra=bytes(range(256)))  # a valid PDF with every byte value in it
 
 
 @pytest.fixture

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import html
 import json
+import re
 import socket
 from datetime import datetime
+from urllib.parse import quote
 
 import pytest
 
@@ -47,6 +52,22 @@ def test_resend_sends_chosen_orders_again_and_reports_each_number(
     run = resend_dag.test(run_conf={"administration": "resend-me", "order_numbers": ["404"]})
     assert run.state == "failed"
     assert "404: not found in administration resend-me" in capsys.readouterr().out
+
+
+def test_a_resend_to_a_mistyped_administration_says_it_does_not_exist(
+    export_dag, resend_dag, sqlite_engine, sandboxes, monkeypatch
+):
+    from backoffice_export.resend import UnknownAdministration, resend
+
+    conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp")
+    load_document(sqlite_engine, {"administrations": [reflecta_admin("resend-me", conn_id, orders=[order("1")])]})
+    before = sandboxes.sftp.uploads_completed
+    with pytest.raises(UnknownAdministration) as caught:
+        resend(sqlite_engine, "resend-mee", ["1"], ClaimOwner("resend_orders", "r", "resend"))
+    assert str(caught.value) == "administration 'resend-mee' does not exist; the administrations are: resend-me"
+    run = resend_dag.test(run_conf={"administration": "resend-mee", "order_numbers": ["1"]})
+    assert run.state == "failed"
+    assert sandboxes.sftp.uploads_completed == before
 
 
 def test_a_backfill_run_exports_only_its_window():
@@ -155,10 +176,26 @@ def test_a_failed_chunk_mails_the_configured_address(export_dag, sqlite_engine, 
         monkeypatch.setenv("BACKOFFICE_SMTP_CONN_ID", "smtp_alerts")
         monkeypatch.setenv("BACKOFFICE_ALERT_EMAIL", "ops@example.test")
         conn_id, _ = bind_connection(monkeypatch, sandboxes, "sftp", port=1)
-        load_document(sqlite_engine, {"administrations": [reflecta_admin("alert", conn_id, orders=[order("1")])]})
+        load_document(sqlite_engine, {"administrations": [reflecta_admin("alert", conn_id, orders=[
+            order("A-1"), order("A-2")])]})
         run = export_dag.test()
     finally:
         controller.stop()
     assert task_states(run)["reflecta.send_chunk"] == ["failed"]
     assert len(received) == 1
-    assert "reflecta.send_chunk" in received[0] and "ops@example.test" in received[0]
+    mail = email.message_from_string(received[0], policy=email.policy.default)
+    assert mail["To"] == "ops@example.test"
+    # The subject names the connector and the administration, not a map index.
+    assert mail["Subject"] == "[backoffice-export] reflecta / alert: 2 of 2 orders not sent"
+    body = mail.get_body(("html",)).get_content()
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+    assert "reflecta chunk alert: 2 orders from App4Sales order A-1 (id " in text
+    assert "Cause: " in text and "order A-1 (alert): " in text and "127.0.0.1:1" in text  # the stored error
+    assert "Orders not sent: 2 of the chunk's 2." in text
+    ti = next(t for t in run.get_task_instances() if t.task_id == "reflecta.send_chunk")
+    assert f"/dags/send_orders_to_backoffice/runs/{quote(run.run_id)}/tasks/reflecta.send_chunk/mapped/0" in text
+    assert "What to do: " in text and "clear this task in the Airflow UI" in text
+    # Airflow calls it once the task failed for good: never a promise that a retry sends them.
+    assert "the retry sends them" not in text and "Airflow retries this task" not in text
+    assert "that was the last try" in text
+    assert ti.rendered_map_index == "alert: 2 orders from App4Sales order A-1 (id 1)"

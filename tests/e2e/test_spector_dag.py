@@ -99,6 +99,10 @@ def test_orders_reach_spector_once_with_their_numbers_written_back(
         assert rows[nr].order_nr == rows[nr].backoffice_order_nr  # written back onto the App4Sales order
         assert rows[nr].order_nr in spector.orders(company)
         assert rows[nr].destination == f"{spector.base_url}/api/v2/orders/{rows[nr].order_nr}"
+    # Result 2's remark is stored on the order (the ledger shows it); a plain result 1 has none.
+    assert rows["2"].remark == ("Spector result 2: Order created; articles not in the register were added as "
+                                "text rows: NEW-E2E")
+    assert rows["1"].remark is None and rows["5"].remark is None
     assert rows["3"].state == "failed" and rows["3"].order_nr is None
     assert rows["3"].error == ("order 3 (spx-main): Spector did not accept the order (HTTP 200): "
                                "result 20: Customer GONE-E2E not found")

@@ -119,7 +119,7 @@ def test_settings_off_and_on_every_auth_type_and_bad_orders(export_dag, sqlite_e
     assert (lookup["method"], posted["method"], posted["path"]) == ("GET", "POST", "/api/v2/Orders")
     (switched,) = posted["body"]["Results"][0]["Results"]
     assert "DeliveryAddress" not in switched and "DeliveryAddressID" not in switched
-    assert switched["Notes"] == "Levering  5  voor 12:00" and switched["OrderType"] == "VO"
+    assert switched["Notes"] == "Levering EUR 5  voor 12:00" and switched["OrderType"] == "VO"
     assert states(sqlite_engine, "sm-switched")["1"].destination == f"{styleman.base_url}/api/v2/Orders"
 
     posts = {g: styleman.order_count(g) for code in ids for g in ids[code].values()}
@@ -268,3 +268,29 @@ def test_a_reply_without_order_number_fails_and_the_retry_takes_the_number_from_
     assert_sent_exactly_once(styleman, sqlite_engine, "sm-no-number", guids(document))
     assert [r["method"] for r in received(styleman, guids(document)["1"])] == ["POST", "GET"]
     assert Decimal(str(styleman.orders_for(guids(document)["1"])[0]["Total"])) == Decimal("30.25")
+
+
+def test_resending_an_order_styleman_already_has_says_it_is_already_there(
+        export_dag, sqlite_engine, styleman, monkeypatch, capsys) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.conftest import PROJECT
+
+    conn_id = bind(monkeypatch, styleman)
+    document = {"administrations": [styleman_admin("sm-resend", conn_id, orders=[sm_order("1")])]}
+    load_document(sqlite_engine, document)
+    (order_id,) = guids(document).values()
+    export_dag.test()
+    number = states(sqlite_engine, "sm-resend")["1"].backoffice_order_nr
+    assert number and states(sqlite_engine, "sm-resend")["1"].remark is None
+    capsys.readouterr()
+
+    resend = DagBag(str(PROJECT / "dags")).get_dag("resend_orders")
+    run = resend.test(run_conf={"administration": "sm-resend", "order_numbers": ["1"]})
+    assert run.state == "success"
+    assert len(styleman.orders_for(order_id)) == 1  # StyleMan had it: looked up, not posted again
+    out = capsys.readouterr().out
+    assert f"1: already at the ERP as {number} -> " in out and "(found there, nothing sent again)" in out
+    assert f"1: sent as {number}" not in out
+    assert states(sqlite_engine, "sm-resend")["1"].remark == (
+        f"already at the ERP: StyleMan had it as order {number}; nothing was sent again")

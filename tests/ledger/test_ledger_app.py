@@ -8,8 +8,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from backoffice_export import export_state
 from backoffice_export.ledger.app import can_read_ledger, create_app, order_database
-from tests.ledger.test_ledger_queries import DAG, RUN_ENCODED, XSS_ERROR, seed_ledger
+from tests.ledger.test_ledger_queries import (
+    DAG,
+    REMARK,
+    RUN_ENCODED,
+    XSS_ERROR,
+    mark_waiting_and_remarked,
+    seed_ledger,
+)
 
 TI_1001 = f"/dags/{DAG}/runs/{RUN_ENCODED}/tasks/reflecta.send_chunk/mapped/0"
 TI_2001 = f"/dags/{DAG}/runs/manual__2026-11-21T08%3A30%3A00%2B00%3A00/tasks/resend"
@@ -207,3 +215,19 @@ def test_a_missing_connection_is_a_clear_503(monkeypatch):
         response = client.get("/api/orders")
     assert response.status_code == 503
     assert "no_such_order_database" in response.json()["detail"]
+
+
+def test_waiting_and_failed_orders_show_apart_with_remarks(sqlite_engine, ledger_app, client):
+    ids = {r.internal_order_nr: r.order_id for r in export_state.states(sqlite_engine)}
+    mark_waiting_and_remarked(sqlite_engine, ids)
+    html = client.get("/").text
+    dom = LedgerDom(html)
+    assert (dom.rows["1003"]["state"], dom.rows["1002"]["state"]) == ("waiting", "failed")
+    assert dom.rows["2002"]["remark"] == REMARK and dom.rows["2001"]["remark"] == ""
+    assert [v for v, _ in dom.options["state"]] == ["", "sent", "waiting", "failed"]
+    assert "waiting (a retry sends it)" in html and "failed (fix the order)" in html
+    waiting = LedgerDom(client.get("/", params={"state": "waiting"}).text)
+    assert set(waiting.rows) == {"1003"} and selected(waiting, "state") == "waiting"
+    orders = {o["internal_order_nr"]: o for o in client.get("/api/orders").json()["orders"]}
+    assert (orders["1003"]["state"], orders["1002"]["state"]) == ("waiting", "failed")
+    assert orders["2002"]["remark"] == REMARK

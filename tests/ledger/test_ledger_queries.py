@@ -129,3 +129,25 @@ def test_task_instance_path_encodes_every_part():
     assert task_instance_path("d", "r/1 x", "g.t", None) == "dags/d/runs/r%2F1%20x/tasks/g.t"
     assert task_instance_path("d", "r", "t", 12) == "dags/d/runs/r/tasks/t/mapped/12"
     assert task_instance_path("d", None, "t", 0) is None
+
+
+def mark_waiting_and_remarked(engine, ids: dict[str, int]) -> None:
+    """1003 failed for a transient reason (waits for a retry); 2002 sent with the ERP's remark."""
+    export_state.claim(engine, [ids["1003"]], REFLECTA)
+    export_state.mark_failed(engine, ids["1003"], REFLECTA, error="order 1003 (shop-nl): connection refused",
+                             retryable=True)
+    export_state.mark_sent_many(engine, EZXML, [export_state.SentRecord(
+        ids["2002"], "E-7002", "https://ezxml.example/orders/E-7002", remark=REMARK)])
+
+
+REMARK = "Spector result 2: Order created; articles not in the register were added as text rows: NEW-1"
+
+
+def test_transient_and_for_good_failures_show_apart_and_remarks_show(any_engine):
+    mark_waiting_and_remarked(any_engine, seed_ledger(any_engine))
+    by_nr = {row.internal_order_nr: row for row in ledger_page(any_engine).rows}
+    assert (by_nr["1003"].state, by_nr["1002"].state) == ("waiting", "failed")
+    assert set(_nrs(ledger_page(any_engine, LedgerFilter(state="failed")))) == {"1002"}
+    assert set(_nrs(ledger_page(any_engine, LedgerFilter(state="waiting")))) == {"1003"}
+    assert filter_options(any_engine).states == ["sent", "waiting", "failed"]
+    assert by_nr["2002"].remark == REMARK and by_nr["2001"].remark is None

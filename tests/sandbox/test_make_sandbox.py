@@ -4,6 +4,7 @@ and a restart keeps both the ERP's state and the credentials the scheduler impor
 from __future__ import annotations
 
 import ftplib
+import io
 import os
 import shutil
 import signal
@@ -109,6 +110,8 @@ def test_another_listening_address_is_in_the_connections_and_the_certificate(tmp
             client.connect(ftps.host, ftps.port)
             client.login(ftps.login, ftps.password)
             client.prot_p()
-            assert client.nlst() == []
+            # A file first: an empty listing can close the data channel before its TLS handshake ends.
+            client.storbinary("STOR probe.txt", io.BytesIO(b"probe"))
+            assert client.nlst() == ["probe.txt"]
         finally:
             client.close()

@@ -156,10 +156,15 @@ def test_an_order_database_from_an_earlier_version_gets_the_new_columns(any_engi
 
     with any_engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE export_state DROP COLUMN progress")
+        conn.exec_driver_sql("ALTER TABLE export_state DROP COLUMN remark")
     create_schema(any_engine)
     ids = _load(any_engine, 1)
     export_state.save_progress(any_engine, ids[0], {"batches": 1})
     assert export_state.progress(any_engine, ids[0]) == {"batches": 1}
+    owner = ClaimOwner("d", "r", "t")
+    export_state.claim(any_engine, ids, owner)
+    export_state.mark_sent_many(any_engine, owner, [export_state.SentRecord(ids[0], "B1", "dest", remark="noted")])
+    assert [row.remark for row in export_state.states(any_engine, order_ids=ids)] == ["noted"]
 
 
 def test_reloading_a_record_that_has_only_its_code_works(sqlite_engine):

@@ -79,7 +79,7 @@ def payment(**overrides: Any) -> PaymentDetails:
 
 
 def attachment(**overrides: Any) -> Attachment:
-    values: dict[str, Any] = {"kind": "pdf", "file_name": "order.pdf", "content": b"%PDF-1.4", "description": "Order"}
+    values: dict[str, Any] = {"kind": "pdf", "file_name": "order.pdf", "content": pdf(), "description": "Order"}
     values.update(overrides)
     return Attachment(**values)
 
@@ -100,3 +100,29 @@ def order(*, lines: tuple[OrderLine, ...] | list[OrderLine] | None = None,
     }
     values.update(overrides)
     return Order(**values)
+
+
+def pdf(text: str = "App4Sales order", *, extra: bytes = b"") -> bytes:
+    """A small, valid one-page PDF (cross-reference table and all) that says ``text``; ``extra``
+    bytes (any, binary too) ride along in a stream object of their own."""
+    stream = f"BT /F1 18 Tf 72 760 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    if extra:
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(extra), extra))
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

@@ -26,19 +26,22 @@ order_full_batch2_put.json (the PUT: order key 10001 and lines 4-5) were generat
     X11_CHK_DS = true (L)               seed "Dropshipment (Kubussports)": IsDropshipment
     ACCT_NAME = Sanne de Vries          seed "Consumer Name (Kubussports Dropshipment)"
     SHIP_MTH = POSTNL                   seed "Shipping Method": DeliveryMethodCode
-    link_file = 1000.pdf, doc_desc = App4Sales order 1000, file_data = base64 of the PDF (M)
+    link_file = 1000.pdf, doc_desc = App4Sales order 1000, file_data = base64 of the PDF (M): a
+                                        valid one-page PDF (``factories.pdf``), since a PDF must parse
                                         seed "Order PDF": the order_pdf attachment; the signature.png
                                         attachment is not sent
   SO_HDR (batch 2): RowId = 000001, ORD_NR = 10001 (C): the order the first batch created
   SO_LINE (UseSbaItems, AddOrderLineInstructionToItemDescription on; UnitModule, UsePriceFromApp,
   DontSend* off), fields RowId, HeaderId, art_code, ord_qty (N), size, disc_pct (N), art_px (N), art_desc1:
     000001 000001 POLO100  6   M      0     24.95 "Polo navy M"   no discount, no list price: the app price
-    000002 000001 POLO100  2.5 L      0     27.50 "Polo navy L"   no discount: list price 27.50, not the
-                                                                  app's 24.95 (UsePriceFromApp off);
+    000002 000001 POLO100  2.5 L      0     27.50 "Polo navy L"   no discount: the app's price, which is
+                                                                  the list price (a different one would
+                                                                  fail the order, UsePriceFromApp off);
                                                                   quantity 2.5 as entered, not rounded
     000003 000001 CHINO200 3   32     10.01 49.95 "Chino beige 32 hem to 82 cm"
-                                                                  price before discount: 44.95 / 0.8999 =
-                                                                  49.9500 -> 49.95; instruction appended
+                                                                  price before discount: the list price
+                                                                  49.95 (it gives the net 44.95 to the
+                                                                  cent); instruction appended
     -- batch 2 (PUT), RowId numbering goes on --
     000004 000001 BELT300  1   ""     100   19.95 "Belt brown"    100 % discount: the list price; SBA item
                                                                   without Size: empty size
@@ -65,7 +68,7 @@ from tests.unit import factories as f
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "accountview"
 NOW = datetime(2024, 3, 20, 14, 5, 9)
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = f.pdf("App4Sales order 1000")
 SETTINGS = {"OrderLinesBatchCount": 3, "OrderNoteLabel": "App4Sales:", "SelectionCodeForOrders": "A4S",
             "UseSbaItems": True, "AddOrderLineInstructionToItemDescription": True}
 
@@ -90,7 +93,7 @@ def golden_order() -> Order:
                                   content=PDF)),
         lines=[
             f.line(0, item_=sba("POLO-M", "Polo navy M", "POLO100", "M"), quantity="6", price="24.95"),
-            f.line(1, item_=sba("POLO-L", "Polo navy L", "POLO100", "L"), quantity="2.5", price="24.95",
+            f.line(1, item_=sba("POLO-L", "Polo navy L", "POLO100", "L"), quantity="2.5", price="27.50",
                    original_price=Decimal("27.50")),
             f.line(2, item_=sba("CHINO-32", "Chino beige 32", "CHINO200", "32"), quantity="3", price="44.95",
                    original_price=Decimal("49.95"), discount_percentage=Decimal("10.01"), instruction="hem to 82 cm"),

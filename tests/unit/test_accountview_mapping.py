@@ -20,7 +20,7 @@ from backoffice_export.model import Order, SalesRep
 from tests.unit import factories as f
 
 NOW = datetime(2024, 3, 20, 14, 5, 9)
-PDF = b"%PDF-1.4\n% App4Sales order\n%%EOF\n"
+PDF = f.pdf()
 
 
 def build(order: Order, **raw_settings: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -298,15 +298,15 @@ def test_discount_outside_minus_100_to_100_fails(discount: str) -> None:
 
 # Unit price (art_px): (line, order prices include VAT, settings) -> expected
 PRICE_CASES = [
-    # no discount, list price known: the list price, unless UsePriceFromApp
-    ({"price": "9.00", "original_price": Decimal("10.00")}, False, {}, Decimal("10.00")),
+    # no discount, list price known: App4Sales' price (a different list price fails the order, below)
+    ({"price": "10.00", "original_price": Decimal("10.00")}, False, {}, Decimal("10.00")),
     ({"price": "9.00", "original_price": Decimal("10.00")}, False, {"UsePriceFromApp": True}, Decimal("9.00")),
     # no discount, no list price: App4Sales' price either way
     ({"price": "9.00"}, False, {}, Decimal("9.00")),
     ({"price": "9.00"}, False, {"UsePriceFromApp": True}, Decimal("9.00")),
     # a discount of 0 is no discount
-    ({"price": "9.00", "original_price": Decimal("10.00"), "discount_percentage": Decimal(0)}, False, {},
-     Decimal("10.00")),
+    ({"price": "9.00", "original_price": Decimal("10.00"), "discount_percentage": Decimal(0)}, False,
+     {"UsePriceFromApp": True}, Decimal("9.00")),
     # discount: the price before discount, reversed from the net price and rounded half to even
     ({"price": "90.00", "original_price": Decimal("95.00"), "discount_percentage": Decimal(10)}, False, {},
      Decimal("100.00")),
@@ -327,7 +327,7 @@ PRICE_CASES = [
     ({"price": "12.10", "vat_percentage": Decimal(21)}, True, {}, Decimal("10.00")),
     ({"price": "19.95", "vat_percentage": Decimal(21)}, True, {}, Decimal("16.49")),
     ({"price": "19.95", "price_excl_vat": Decimal("16.4876")}, True, {}, Decimal("16.4876")),
-    ({"price": "24.20", "original_price": Decimal("30.25"), "vat_percentage": Decimal(21)}, True, {},
+    ({"price": "30.25", "original_price": Decimal("30.25"), "vat_percentage": Decimal(21)}, True, {},
      Decimal("25.00")),
     ({"price": "9.68", "discount_percentage": Decimal(20), "vat_percentage": Decimal(21)}, True, {},
      Decimal("10.00")),

@@ -24,9 +24,10 @@ order_default.xml (seed "Order Header / Order Lines (Default XML Format)"):
   DeliveryAddress = Kerkstraat 42-f3, DeliveryPostalCode = 1017 GM, DeliveryCity = Amsterdam,
   DeliveryState = Noord-Holland, DeliveryCountry = NL   rows 17-21: the alternate address (customer: Utrecht)
   AlternateAddress = 1           row 22: an alternate address is present
-  TotalExclVat = 144.92          row 23: 144.925 rounded to 2 decimals, half to even (Math.Round), not 144.93
-  TotalVat = 30.43               row 24: 30.434 rounded
-  TotalInclVat = 175.36          row 25: 175.359 rounded
+  TotalExclVat = 166.62          row 23: the sent lines 29.68 + 100.00 + 30.00 plus freight excl. 6.945 -> 6.94
+                                 (half to even); the stored totals 144.925 / 30.434 / 175.359 do not go out
+  TotalVat = 34.99               row 24: line VAT 6.23 + 21.00 + 6.30 plus freight VAT 8.40 - 6.94 = 1.46
+  TotalInclVat = 201.61          row 25: 166.62 + 34.99
   Freight_costs = 8.40           row 26: shipping INCLUDING VAT 8.40345 rounded (not the 6.945 excl.)
   PaymentmethodId = 7, Payment_id = tr_WvXy12, Paid = SUCCESS   rows 27-29: the order is paid (Mollie)
   lines, rows 1-19 of the line table:
@@ -37,7 +38,8 @@ order_default.xml (seed "Order Header / Order Lines (Default XML Format)"):
     Price 16.49, 50.00, 10.00                    row 5: 19.95 / 1.21 = 16.4876 -> 16.49; PriceExclVat 50.00 given;
                                                  12.10 / 1.21 = 10.00 (VAT rate from the item)
     UnitPrice, ListPrice, SalesPrice = Price     rows 6, 7, 15: the same calculated price
-    LineAmount 32.98, 100.00, 30.00              row 8: price x quantity as sent (16.49 x 2, 50.00 x 2, 10.00 x 3)
+    LineAmount 29.68, 100.00, 30.00              row 8: price x quantity as sent less the line discount
+                                                 (16.49 x 2 - 10 % = 29.682 -> 29.68, 50.00 x 2, 10.00 x 3)
     EAN 8712345000019, 8712345000026, empty       row 9
     VatPercentage 21.00 x 3                      row 10: rounded to 2 decimals (line 3: the item's rate)
     Instruction "Apart verpakken", empty, empty   row 11
@@ -58,9 +60,9 @@ order.csv (seed "Order (CSV Format)"), one row per line, the header columns iden
   Email = sanne@example.org      row 12: the consumer's, before the customer's inkoop@devries.example
   Name = Sanne Bakker            row 13: the consumer's, before Modehuis De Vries
   Reference = Beurs Utrecht, Notes = "Leveren na 14:00; achterom"   rows 14-15 (Notes is quoted: it holds ";")
-  TotalExclVat = 144.92, TotalInclVat = 175.36, TotalVat = 30.43   rows 16, 17, 19: rounded as above
+  TotalExclVat = 166.62, TotalInclVat = 201.61, TotalVat = 34.99   rows 16, 17, 19: as above
   ShipmentDate empty             row 18: always empty
-  TotalExclInvoiceDiscount = 144.92   row 20: same as TotalExclVat
+  TotalExclInvoiceDiscount = 166.62   row 20: same as TotalExclVat
   ItemCode / Quantity / DiscountPercentage / Price / LineAmount   rows 21-25: as the default XML's lines
   Color = Rood, StyleNo = TS100 on line 1 only   rows 26-27: matrix child only
   File: UTF-8 without BOM, ";" separated, CRLF line ends, header row first.
@@ -74,7 +76,7 @@ order_reflecta.xml (seed "Order Header / Order Lines (Reflecta XML Format)", REF
   CustomerReference = PO-2024-118, AdditionalInformation = notes   rows 9-10: direct
   OrderOriginCode = B2B-APP, SeasonCode = W24, SalesDepartmentCode = WHOLESALE   rows 11-13: settings
   SalDeliveryTermCode = VRACHT   row 14: the order HAS shipping costs, so ReflectaDeliveryTermCode, not FRANCO
-  FreightChargesAmt = 6.95       row 15: shipping EXCLUDING VAT 6.945 formatted "0.00" (half away from zero)
+  FreightChargesAmt = 6.94       row 15: shipping EXCLUDING VAT 6.945, half to even like every EzXml amount
   DeliveryAddress: Name = Sanne Bakker (consumer before customer), Street = Kerkstraat, HouseNr = 42,
   HouseNrExt = f3 (parsed from "Kerkstraat 42-f3"), ZipCode = 1017 GM, City = Amsterdam, CountryIsoCode = NL,
   Phone = +31 30 123 4567 (no consumer phone, so the customer's), Email = sanne@example.org (consumer's)
@@ -195,14 +197,14 @@ DEFAULT_FIELDS = [
     (f"{H}/ConsumerPhone", [""]), (f"{H}/DeliveryAddress", ["Kerkstraat 42-f3"]),
     (f"{H}/DeliveryPostalCode", ["1017 GM"]), (f"{H}/DeliveryCity", ["Amsterdam"]),
     (f"{H}/DeliveryState", ["Noord-Holland"]), (f"{H}/DeliveryCountry", ["NL"]), (f"{H}/AlternateAddress", ["1"]),
-    (f"{H}/TotalExclVat", ["144.92"]), (f"{H}/TotalVat", ["30.43"]), (f"{H}/TotalInclVat", ["175.36"]),
+    (f"{H}/TotalExclVat", ["166.62"]), (f"{H}/TotalVat", ["34.99"]), (f"{H}/TotalInclVat", ["201.61"]),
     (f"{H}/Freight_costs", ["8.40"]), (f"{H}/PaymentmethodId", ["7"]), (f"{H}/Payment_id", ["tr_WvXy12"]),
     (f"{H}/Paid", ["SUCCESS"]),
     (f"{L}/LineId", ["0", "1", "2"]), (f"{L}/Quantity", ["2", "2", "3"]),
     (f"{L}/ItemDescription", ["T-shirt rood M", "Jeans blauw 32", "Riem"]),
     (f"{L}/DiscountPercentage", ["10", "", ""]), (f"{L}/Price", ["16.49", "50.00", "10.00"]),
     (f"{L}/UnitPrice", ["16.49", "50.00", "10.00"]), (f"{L}/ListPrice", ["16.49", "50.00", "10.00"]),
-    (f"{L}/LineAmount", ["32.98", "100.00", "30.00"]), (f"{L}/EAN", ["8712345000019", "8712345000026", ""]),
+    (f"{L}/LineAmount", ["29.68", "100.00", "30.00"]), (f"{L}/EAN", ["8712345000019", "8712345000026", ""]),
     (f"{L}/VatPercentage", ["21.00", "21.00", "21.00"]), (f"{L}/Instruction", ["Apart verpakken", "", ""]),
     (f"{L}/ItemCode", ["TS-RED-M", "JEANS-BLUE-32", "BELT"]), (f"{L}/ModelDescription", ["Basic T-shirt", "", ""]),
     (f"{L}/Stock", ["12.34", "4.00", ""]), (f"{L}/SalesPrice", ["16.49", "50.00", "10.00"]),
@@ -225,7 +227,7 @@ REFLECTA_FIELDS = [
     (f"{RH}/CustomerReference", ["PO-2024-118"]), (f"{RH}/AdditionalInformation", ["Leveren na 14:00; achterom"]),
     (f"{RH}/OrderOriginCode", ["B2B-APP"]), (f"{RH}/SeasonCode", ["W24"]),
     (f"{RH}/SalesDepartmentCode", ["WHOLESALE"]), (f"{RH}/SalDeliveryTermCode", ["VRACHT"]),
-    (f"{RH}/FreightChargesAmt", ["6.95"]),
+    (f"{RH}/FreightChargesAmt", ["6.94"]),
     (f"{RA}/Name", ["Sanne Bakker"]), (f"{RA}/Street", ["Kerkstraat"]), (f"{RA}/HouseNr", ["42"]),
     (f"{RA}/HouseNrExt", ["f3"]), (f"{RA}/ZipCode", ["1017 GM"]), (f"{RA}/City", ["Amsterdam"]),
     (f"{RA}/CountryIsoCode", ["NL"]), (f"{RA}/Phone", ["+31 30 123 4567"]), (f"{RA}/Email", ["sanne@example.org"]),
@@ -246,11 +248,11 @@ CSV_FIELDS = {
     "DeliveryAddress2": ["2e verdieping"] * 3, "DeliveryCity": ["Amsterdam"] * 3,
     "DeliveryPostalCode": ["1017 GM"] * 3, "DeliveryCountry": ["NL"] * 3, "DeliveryState": ["Noord-Holland"] * 3,
     "Email": ["sanne@example.org"] * 3, "Name": ["Sanne Bakker"] * 3, "Reference": ["Beurs Utrecht"] * 3,
-    "Notes": ["Leveren na 14:00; achterom"] * 3, "TotalExclVat": ["144.92"] * 3, "TotalInclVat": ["175.36"] * 3,
-    "ShipmentDate": [""] * 3, "TotalVat": ["30.43"] * 3, "TotalExclInvoiceDiscount": ["144.92"] * 3,
+    "Notes": ["Leveren na 14:00; achterom"] * 3, "TotalExclVat": ["166.62"] * 3, "TotalInclVat": ["201.61"] * 3,
+    "ShipmentDate": [""] * 3, "TotalVat": ["34.99"] * 3, "TotalExclInvoiceDiscount": ["166.62"] * 3,
     "ItemCode": ["TS-RED-M", "JEANS-BLUE-32", "BELT"], "Quantity": ["2", "2", "3"],
     "DiscountPercentage": ["10", "", ""], "Price": ["16.49", "50.00", "10.00"],
-    "LineAmount": ["32.98", "100.00", "30.00"], "Color": ["Rood", "", ""], "StyleNo": ["TS100", "", ""],
+    "LineAmount": ["29.68", "100.00", "30.00"], "Color": ["Rood", "", ""], "StyleNo": ["TS100", "", ""],
 }
 
 

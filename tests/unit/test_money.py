@@ -8,10 +8,8 @@ import pytest
 
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.money import (
-    format_fixed,
     invariant,
     net_round,
-    order_totals,
     shipping_costs,
     unit_price_excl_vat,
     whole_quantity,
@@ -45,38 +43,6 @@ def test_net_round_to_other_places() -> None:
     assert str(net_round(D("2.5"), 0)) == "2"
     assert str(net_round(D("3.5"), 0)) == "4"
     assert str(net_round(D("1.2345"), 3)) == "1.234"
-
-
-# --- format_fixed: ToString("0.00") is half away from zero -----------------------------------------------------
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2.345", "2.35"),
-        ("-2.345", "-2.35"),
-        ("0.125", "0.13"),
-        ("2.355", "2.36"),
-        ("0", "0.00"),
-        ("12.5", "12.50"),
-        ("1E+2", "100.00"),
-        ("1234567.891", "1234567.89"),  # no thousands separator in the invariant culture
-    ],
-)
-def test_format_fixed_is_half_away_from_zero(value: str, expected: str) -> None:
-    assert format_fixed(D(value)) == expected
-
-
-def test_format_fixed_other_places() -> None:
-    assert format_fixed(D("2.5"), 0) == "3"
-    assert format_fixed(D("-2.5"), 0) == "-3"
-    assert format_fixed(D("1.0005"), 3) == "1.001"
-
-
-@pytest.mark.parametrize("value", ["-0", "-0.00", "-0.001", "-0.004"])
-def test_format_fixed_never_writes_negative_zero(value: str) -> None:
-    # .NET: a decimal that is (or rounds to) zero formats without sign -- (-0.001m).ToString("0.00") is "0.00"
-    # (Number.Formatting.cs: "decimal always format -0 as 0").
-    assert format_fixed(D(value)) == "0.00"
 
 
 # --- invariant ---------------------------------------------------------------------------------------------------
@@ -149,46 +115,11 @@ def test_unit_price_excl_vat_without_price_names_the_field() -> None:
     assert "line 3" in str(caught.value)
 
 
-# --- order_totals / shipping_costs ---------------------------------------------------------------------------------
+# --- shipping_costs ---------------------------------------------------------------------------------------------------
 
 def _assert_decimals(values: tuple[object, ...]) -> None:
     for value in values:
         assert type(value) is Decimal, f"{value!r} is {type(value).__name__}, not Decimal"
-
-
-def test_order_totals_computed_from_lines_and_shipping() -> None:
-    order = f.order(
-        lines=[
-            f.line(0, quantity=2, price="10.00", vat_percentage=D(21)),  # 20.00 + 4.20
-            f.line(1, quantity=1, price="5.00", vat_percentage=D(9)),  # 5.00 + 0.45
-        ],
-        shipping_costs_excl_vat=D("5.00"),  # at the highest line rate 21%: 6.05
-    )
-    totals = order_totals(order)
-    _assert_decimals(totals)
-    assert totals == (D("30.00"), D("5.70"), D("35.70"))
-
-
-def test_order_totals_prices_incl_vat() -> None:
-    order = f.order(lines=[f.line(0, quantity=3, price="12.10", vat_percentage=D(21))], prices_include_vat=True)
-    totals = order_totals(order)
-    _assert_decimals(totals)
-    assert totals == (D("30"), D("6.3"), D("36.3"))
-
-
-def test_order_totals_stored_totals_are_returned_as_is() -> None:
-    order = f.order(total_excl_vat=D("1.11"), total_vat=D("0.23"), total_incl_vat=D("1.34"))
-    totals = order_totals(order)
-    _assert_decimals(totals)
-    assert totals == (D("1.11"), D("0.23"), D("1.34"))
-
-
-def test_order_totals_partly_stored_totals_are_recomputed() -> None:
-    order = f.order(lines=[f.line(0, quantity=1, price="10", vat_percentage=D(21))],
-                    total_excl_vat=D("999"), total_vat=None, total_incl_vat=D("999"))
-    totals = order_totals(order)
-    _assert_decimals(totals)
-    assert totals == (D("10"), D("2.1"), D("12.1"))
 
 
 def test_shipping_costs_none() -> None:

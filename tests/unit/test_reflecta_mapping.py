@@ -76,7 +76,7 @@ def test_order_date_maps_to_OrderDate_as_yyyy_MM_dd() -> None:
 
 @pytest.mark.parametrize(
     ("price_list_currency", "administration_currency", "expected"),
-    [("GBP", "EUR", "GBP"), ("USD", None, "USD"), (None, "EUR", "EUR"), ("", "EUR", "EUR"), (None, None, None)],
+    [("GBP", "EUR", "GBP"), ("USD", None, "USD"), (None, "EUR", "EUR"), ("", "EUR", "EUR")],
 )
 def test_currency_from_customer_price_list_else_administration(
         price_list_currency: str | None, administration_currency: str | None, expected: str | None) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
 
 from backoffice_export import repository
@@ -21,7 +20,6 @@ from backoffice_export.model import (
     OrderLine,
     PaymentDetails,
     SalesRep,
-    from_record,
 )
 
 FULL_ORDER = {
@@ -142,13 +140,3 @@ def test_a_chunk_loaded_a_slice_at_a_time_sees_what_a_whole_load_sees(sqlite_eng
     assert [o.internal_order_nr for o in whole] == [f"A-{i}" for i in range(7)]
     assert [o.customer is None for o in whole] == [i % 2 == 0 for i in range(7)]
     assert [len(o.attachments) for o in whole] == [1 if i % 3 else 0 for i in range(7)]
-
-
-def test_from_record_equals_the_constructor_and_falls_back_to_it() -> None:
-    complete = {"first_name": "Eva", "last_name": None, "email": None, "phone": None, "is_main": True}
-    assert from_record(Contact, dict(complete)) == Contact(**complete)
-    assert from_record(Contact, {"first_name": "Eva"}) == Contact(first_name="Eva")  # defaults come from __init__
-    with pytest.raises(TypeError):
-        from_record(Contact, {**complete, "not_a_field": 1})
-    with pytest.raises(AttributeError):  # still frozen
-        from_record(Contact, dict(complete)).first_name = "Piet"  # type: ignore[misc]

@@ -112,6 +112,7 @@ def test_a_non_fatal_result_is_success(
     sent = session(connect()).send(spector_order("5002", article="NEW-ARTICLE"))
     assert sent.write_back_order_nr == sent.backoffice_order_nr and emulator.order_count(key("5002"), company) == 1
     assert "result 2" in caplog.text and "NEW-ARTICLE" in caplog.text
+    assert sent.remark is not None and sent.remark.startswith("Spector result 2: ") and "NEW-ARTICLE" in sent.remark
 
 
 def test_a_duplicate_external_order_number_is_success_with_the_existing_order(
@@ -121,6 +122,9 @@ def test_a_duplicate_external_order_number_is_success_with_the_existing_order(
     again = spector.send(spector_order("5003"))  # export_attempts 1: no look-up, Spector itself says "exists"
     assert again.backoffice_order_nr == first.backoffice_order_nr
     assert emulator.order_count(key("5003"), company) == 1
+    assert first.remark is None
+    assert again.remark == (f"already at the ERP: Spector had it as order {first.backoffice_order_nr}; "
+                            "nothing was sent again")
 
 
 def test_an_existing_external_order_number_of_another_order_fails_it_for_review(

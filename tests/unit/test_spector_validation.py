@@ -104,8 +104,9 @@ def test_validate_names_the_app4sales_field_and_the_line() -> None:
     body = payload(customerReference="x" * 71, lines=[line(), line(lineNumber=2, articleNumber="CAP", articleName="")])
     with pytest.raises(OrderDataError) as caught:
         validation.validate(body)
-    assert (caught.value.field, caught.value.message) == (
-        "Order.YourReference", "customerReference is 71 characters long, at most 70 allowed")
+    assert caught.value.field == "Order.YourReference, Item.Description"  # every problem, in one error
+    assert caught.value.message == ("Order.YourReference: customerReference is 71 characters long, at most 70 "
+                                    "allowed; Item.Description: line 2 (item CAP): articleName is required but empty")
     del body["customerReference"]
     with pytest.raises(OrderDataError) as caught:
         validation.validate(body)

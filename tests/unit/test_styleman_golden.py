@@ -18,17 +18,19 @@ Field-by-field check of ``tests/golden/styleman/order_full.json`` against the se
   Description1 / 2 / 3 = "Voorjaar 2024" / "Beurs Utrecht" / null
                                                        "Description 1/2/3": Order.Description1..3
   Reference = REF-77                                   "Reference": Order.Reference
-  SubTotal = 86.64                                     "Subtotal (Excl. VAT)": stored 86.635, Math.Round
-                                                        half to even -> 86.64 (3 is odd: up)
-  Total = 104.82                                       "Total Amount": stored 104.825 -> 104.82 (2 is even:
-                                                        down; half away from zero would give 104.83)
-  VatTotal = 18.18                                     "VAT Total": stored 18.185 -> 18.18 (8 is even)
+  SubTotal = 132.79                                    "Subtotal (Excl. VAT)": the rounded lines and freight,
+                                                        not the stored 86.635: 32.98 (16.49 x 2) + 61.36
+                                                        (74.25 incl. less its VAT 12.89) + 31.50 (10.50 x 3)
+                                                        + shipping 6.95
+  Total = 156.91                                       "Total Amount": SubTotal + VatTotal
+  VatTotal = 24.12                                     "VAT Total": 6.93 + 12.89 + 2.84 (2.835 half to even)
+                                                        + shipping 8.41 - 6.95 = 1.46
   YourReference = PO 2024-118                          "Your Reference": Order.YourReference
   Username = jan.devries                               "Username": SalesRep.UserName
   Warehouse = AMS-01                                   "Warehouse": SalesRep.Warehouse
   Signature = data:image/png;base64,iVBORw0KGgo=       "Signature": Order.Signature
   DeliveryMethodCode = DHL                             "Delivery Method Code": Order.DeliveryMethodCode
-  OrderType = VO                                       "Order Type": from the configuration, set
+  OrderType = Pre-order                                "Order Type": the order's own, before the configured VO
   DeliveryAddress = {Name Magazijn Zuid, Contact P. de Vries, Address1 Kerkstraat 42-f3, Address2 null,
                      PostalCode 1017 GM, City Amsterdam, State null, CountryCode NL, Phone +31 20 1234567,
                      Email null}                        "Delivery Address": the alternate address (switch off)
@@ -55,12 +57,12 @@ Field-by-field check of ``tests/golden/styleman/order_full.json`` against the se
             11.44, half to even), Discount 0 (the line's explicit 0 wins over the customer's 5), TotalDiscount
             0.00, DefaultPrice 10.5, LineNumber 3, Instruction null, Description null (line and item have
             none), no DeliveryDate
-  Not present: shipping costs, payment, attachment (seed "Charges & Attachments": none as entities).
+  Not present as entities: shipping costs (they are in the totals), payment, attachment (seed "Charges & Attachments").
 
 ``tests/golden/styleman/order_wrapped_filtered.json`` is the same order with ``UseResultsTagForRequest``,
 ``DontSendAlternativeAddressOnOrder`` and ``FilterNonIso88591Characters`` on: the order sits in
 ``{"Results": [{"Results": [order]}]}``, ``DeliveryAddress`` and ``DeliveryAddressID`` are absent, the
-en dash of ``Notes`` is removed ("Levering na 12:00  bel aan"), everything else is identical.
+en dash of ``Notes`` is transliterated ("Levering na 12:00 - bel aan"), everything else is identical.
 """
 
 from __future__ import annotations
@@ -159,15 +161,15 @@ HEADER = [
     ("Description2", "Beurs Utrecht"),
     ("Description3", None),
     ("Reference", "REF-77"),
-    ("SubTotal", Decimal("86.64")),
-    ("Total", Decimal("104.82")),
-    ("VatTotal", Decimal("18.18")),
+    ("SubTotal", Decimal("132.79")),
+    ("Total", Decimal("156.91")),
+    ("VatTotal", Decimal("24.12")),
     ("YourReference", "PO 2024-118"),
     ("Username", "jan.devries"),
     ("Warehouse", "AMS-01"),
     ("Signature", "data:image/png;base64,iVBORw0KGgo="),
     ("DeliveryMethodCode", "DHL"),
-    ("OrderType", "VO"),
+    ("OrderType", "Pre-order"),
     ("DeliveryAddress", {"Name": "Magazijn Zuid", "Contact": "P. de Vries", "Address1": "Kerkstraat 42-f3",
                          "Address2": None, "PostalCode": "1017 GM", "City": "Amsterdam", "State": None,
                          "CountryCode": "NL", "Phone": "+31 20 1234567", "Email": None}),
@@ -216,8 +218,8 @@ def test_golden_wrapped_filtered_differs_only_where_the_switches_say() -> None:
     assert list(wrapped) == ["Results"] and list(wrapped["Results"][0]) == ["Results"]
     (inner,) = wrapped["Results"][0]["Results"]
     full = read("order_full.json")
-    assert inner["Notes"] == "Levering na 12:00  bel aan"
+    assert inner["Notes"] == "Levering na 12:00 - bel aan"
     assert "DeliveryAddress" not in inner and "DeliveryAddressID" not in inner
     expected = {k: v for k, v in full.items() if k not in {"DeliveryAddress", "DeliveryAddressID"}}
-    expected["Notes"] = "Levering na 12:00  bel aan"
+    expected["Notes"] = "Levering na 12:00 - bel aan"
     assert inner == expected

@@ -29,6 +29,9 @@ class Sent:
     write_back_order_nr: str | None = None
     # A connector's delivery progress (``export_state.progress``) to store with the sent state.
     progress: Mapping[str, Any] | None = None
+    # What the ERP remarked on storing it (e.g. articles it took as text rows), or that it already
+    # had the order: stored with the sent state and shown in the ledger.
+    remark: str | None = None
 
 
 class Session(Protocol):

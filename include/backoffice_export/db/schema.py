@@ -274,6 +274,8 @@ export_state = sa.Table(
     # The re-export pass (one per run of the extract task with reexport_sent) that last claimed
     # the order: a sent order goes again once per pass, not again when a chunk of it is cleared.
     sa.Column("reexport_pass", sa.String(64)),
+    # What the ERP remarked when it took the order (or that it already had it), for the ledger.
+    sa.Column("remark", sa.Text),
 )
 
 # Which order each file name in a drop folder (Reflecta, EzXml) belongs to. ``destination`` is the

@@ -109,6 +109,12 @@ def _datetime(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
+def _wall_clock(value: str) -> datetime:
+    """The order's own date and time where it was taken: an offset is dropped, not converted, so an
+    order taken at 00:30 on the 21st in Amsterdam stays on the 21st for every ERP."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
 def _date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
@@ -226,12 +232,12 @@ def _load_order(conn: sa.Connection, admin_id: int, order: Mapping[str, Any], cu
             conn.execute(s.addresses.update().where(s.addresses.c.id == address_id).values(**address))
         else:
             address_id = conn.execute(s.addresses.insert().values(**address).returning(s.addresses.c.id)).scalar_one()
-    order_date = _datetime(order["order_date"])
+    order_date = _wall_clock(order["order_date"])
     values = {
         **_plain(order, "internal_order_nr", "customer", "sales_rep", "lines", "alternate_address", "payment",
                  "attachments", "order_date", "created_at", "delivery_date"),
         "order_date": order_date,
-        "created_at": _datetime(order.get("created_at")) or order_date,
+        "created_at": _datetime(order.get("created_at")) or _datetime(order["order_date"]),
         "delivery_date": _date(order.get("delivery_date")),
         "customer_id": _lookup(conn, s.customers, admin_id, order.get("customer"), customers),
         "sales_rep_id": _lookup(conn, s.sales_reps, admin_id, order.get("sales_rep"), reps),

@@ -2,7 +2,8 @@
 
 Routes (under the mount prefix, ``/backoffice-ledger``, set in the plugin):
 
-    GET /                 the HTML page (filters: administration, connector, state; page, per_page)
+    GET /                 the HTML page (filters: administration, connector, state; page, per_page);
+                          state ``waiting`` is a failure a retry may cure, ``failed`` one for good
     GET /api/orders       the same rows as JSON, same query parameters
     GET /icon.svg         the icon of the navigation entry
 
@@ -96,6 +97,7 @@ def _json_row(row: LedgerRow, ui_root: str) -> dict[str, Any]:
         "backoffice_order_nr": row.backoffice_order_nr,
         "destination": row.destination,
         "error": row.error,
+        "remark": row.remark,
         "attempts": row.attempts,
         "sent_at": _iso(row.sent_at),
         "updated_at": _iso(row.updated_at),

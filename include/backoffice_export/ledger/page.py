@@ -17,9 +17,13 @@ from urllib.parse import urlencode
 from backoffice_export.ledger.queries import FilterOptions, LedgerFilter, LedgerPage, LedgerRow
 
 TITLE = "Export ledger"
-KNOWN_STATES = {"pending", "claimed", "sent", "failed"}
+KNOWN_STATES = {"pending", "claimed", "sent", "waiting", "failed"}
+# How the state dropdown and the badges' tooltips explain the two kinds of failure.
+STATE_LABELS = {"waiting": "waiting (a retry sends it)", "failed": "failed (fix the order)"}
+STATE_HINTS = {"waiting": "Failed for a transient reason (ERP down, connection cut): a retry or the next run sends it",
+               "failed": "Failed for good (bad data, refused by the ERP): fix the order, then resend it"}
 COLUMNS = ("Administration", "App4Sales order nr", "Connector", "State", "ERP order number", "Destination",
-           "Error", "Attempts", "Sent at (UTC)", "Task instance")
+           "Error", "Remark", "Attempts", "Sent at (UTC)", "Task instance")
 
 STYLE = """
 :root { color-scheme: light; }
@@ -35,14 +39,16 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid #e2e8f0; }
 th { background: #f7fafc; font-weight: 600; white-space: nowrap; position: sticky; top: 0; }
 td.num { text-align: right; }
-td.error { white-space: pre-wrap; word-break: break-word; max-width: 32em; color: #9b2c2c; }
+td.error { white-space: pre-wrap; word-break: break-word; min-width: 16em; max-width: 32em; color: #9b2c2c; }
 td.destination { word-break: break-all; max-width: 24em; }
 .muted { color: #718096; font-size: 12px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
 .state-pending { background: #edf2f7; color: #4a5568; }
 .state-claimed { background: #ebf8ff; color: #2b6cb0; }
 .state-sent { background: #f0fff4; color: #276749; }
+.state-waiting { background: #fffaf0; color: #c05621; }
 .state-failed { background: #fff5f5; color: #c53030; }
+td.remark { white-space: pre-wrap; word-break: break-word; max-width: 24em; color: #744210; }
 .state-other { background: #fefcbf; color: #744210; }
 nav.pages { display: flex; gap: 12px; align-items: center; margin: 12px 0; }
 a { color: #0366d6; }
@@ -77,14 +83,16 @@ def _query(filters: LedgerFilter, **extra: object) -> str:
     return "?" + urlencode({**filters.as_params(), **{k: v for k, v in extra.items() if v is not None}})
 
 
-def _select(name: str, label: str, everything: str, values: Iterable[str], current: str | None) -> str:
+def _select(name: str, label: str, everything: str, values: Iterable[str], current: str | None,
+            labels: dict[str, str] | None = None) -> str:
     values = list(values)
     if current is not None and current not in values:
         values.append(current)  # keep a filter the data no longer holds visible, so it can be cleared
     options = [f'<option value=""{" selected" if current is None else ""}>{escape(everything)}</option>']
     for value in values:
         selected = " selected" if value == current else ""
-        options.append(f'<option value="{escape(value)}"{selected}>{escape(value)}</option>')
+        text = (labels or {}).get(value, value)
+        options.append(f'<option value="{escape(value)}"{selected}>{escape(text)}</option>')
     return (f'<label>{escape(label)}<select name="{name}" id="filter-{name}">'
             + "".join(options) + "</select></label>")
 
@@ -101,14 +109,16 @@ def _task_instance_cell(row: LedgerRow, ui_root: str) -> str:
 
 def _row(row: LedgerRow, ui_root: str) -> str:
     state_class = f"state-{row.state}" if row.state in KNOWN_STATES else "state-other"
+    hint = f' title="{escape(STATE_HINTS[row.state])}"' if row.state in STATE_HINTS else ""
     cells = [
         f'<td class="administration">{_text(row.administration)}</td>',
         f'<td class="order-nr">{_text(row.internal_order_nr)}</td>',
         f'<td class="connector">{_text(row.connector)}</td>',
-        f'<td class="state"><span class="badge {state_class}">{_text(row.state)}</span></td>',
+        f'<td class="state"><span class="badge {state_class}"{hint}>{_text(row.state)}</span></td>',
         f'<td class="erp-order-nr">{_text(row.backoffice_order_nr)}</td>',
         f'<td class="destination">{_text(row.destination)}</td>',
         f'<td class="error">{_text(row.error)}</td>',
+        f'<td class="remark">{_text(row.remark)}</td>',
         f'<td class="num attempts">{row.attempts}</td>',
         f'<td class="sent-at">{_when(row.sent_at)}</td>',
         _task_instance_cell(row, ui_root),
@@ -148,7 +158,7 @@ def render_ledger(page: LedgerPage, filters: LedgerFilter, options: FilterOption
 <form class="filters" method="get" id="filters">
 {_select("administration", "Administration", "All administrations", options.administrations, filters.administration)}
 {_select("connector", "Connector", "All connectors", options.connectors, filters.connector)}
-{_select("state", "State", "All states", options.states, filters.state)}
+{_select("state", "State", "All states", options.states, filters.state, STATE_LABELS)}
 <input type="hidden" name="per_page" value="{page.per_page}">
 <button type="submit">Filter</button>
 <a href="?">Clear filters</a>

@@ -1,5 +1,9 @@
 """The ledger's read model: ``export_state`` with its order and administration, filtered and paged.
 
+A failed order shows as ``waiting`` when the failure was transient (ERP down, connection cut:
+a retry or the next run sends it) and as ``failed`` when it failed for good (bad data, refused by
+the ERP: someone must fix it), as the run summary counts them.
+
 Read only. Rows come newest change first (``updated_at``), so the orders a run just touched lead
 the first page. The link to the task instance is built from the ``dag_id`` / ``run_id`` /
 ``task_id`` / ``map_index`` that ``export_state`` keeps for the last task that handled an order.
@@ -22,8 +26,9 @@ from backoffice_export.export_state import CLAIMED, FAILED, PENDING, SENT
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
+WAITING = "waiting"  # failed, but transiently: a retry or the next run sends it
 # The dropdown lists states in the order an order goes through them.
-STATE_ORDER = (PENDING, CLAIMED, SENT, FAILED)
+STATE_ORDER = (PENDING, CLAIMED, SENT, WAITING, FAILED)
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ class LedgerRow:
     run_id: str | None
     task_id: str | None
     map_index: int | None
+    remark: str | None = None
 
     @property
     def task_instance_path(self) -> str | None:
@@ -105,12 +111,18 @@ class FilterOptions:
     states: list[str]
 
 
+def _shown_state() -> sa.ColumnElement[str]:
+    """The state the ledger shows: a retryable failure is waiting, not failed."""
+    t = s.export_state
+    return sa.case((sa.and_(t.c.state == FAILED, t.c.retryable.is_(True)), WAITING), else_=t.c.state)
+
+
 def _base() -> sa.Select:
     t, o, a = s.export_state, s.orders, s.administrations
     return (
-        sa.select(t.c.order_id, a.c.code, o.c.internal_order_nr, t.c.connector, t.c.state,
+        sa.select(t.c.order_id, a.c.code, o.c.internal_order_nr, t.c.connector, _shown_state(),
                   t.c.backoffice_order_nr, t.c.destination, t.c.error, t.c.attempts, t.c.sent_at,
-                  t.c.updated_at, t.c.dag_id, t.c.run_id, t.c.task_id, t.c.map_index)
+                  t.c.updated_at, t.c.dag_id, t.c.run_id, t.c.task_id, t.c.map_index, t.c.remark)
         .join(o, o.c.id == t.c.order_id)
         .join(a, a.c.id == t.c.administration_id)
     )
@@ -123,7 +135,7 @@ def _filtered(query: sa.Select, filters: LedgerFilter) -> sa.Select:
     if filters.connector is not None:
         query = query.where(t.c.connector == filters.connector)
     if filters.state is not None:
-        query = query.where(t.c.state == filters.state)
+        query = query.where(_shown_state() == filters.state)
     return query
 
 
@@ -151,6 +163,6 @@ def filter_options(engine: sa.Engine) -> FilterOptions:
             sa.select(a.c.code).where(sa.exists().where(t.c.administration_id == a.c.id)).order_by(a.c.code)
         ).scalars().all()
         connectors = conn.execute(sa.select(t.c.connector).distinct().order_by(t.c.connector)).scalars().all()
-        states = set(conn.execute(sa.select(t.c.state).distinct()).scalars())
+        states = set(conn.execute(sa.select(_shown_state()).distinct()).scalars())
     ordered = [state for state in STATE_ORDER if state in states] + sorted(states.difference(STATE_ORDER))
     return FilterOptions(list(administrations), list(connectors), ordered)

@@ -2,8 +2,9 @@
 
 The rules of public parsers (``AddressUtils.ParseAddress`` in App4Sales): the *last*
 standalone number is the house number; what follows it is the addition, with separators
-(``-``, ``/``, spaces) trimmed; a number at the very start belongs to the street
-(``1e Constantijn Huigensstraat``); a line without a standalone number is all street.
+(``-``, ``/``, spaces) trimmed, also around an inner separator (``22zw /2`` -> ``zw/2``); a
+number at the very start belongs to the street (``1e Constantijn Huigensstraat``); a line
+without a standalone number is all street.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from typing import NamedTuple
 
 _NUMBER_TOKEN = re.compile(r"^(?P<number>\d+)(?P<rest>.*)$")
+_SPACED_SEPARATOR = re.compile(r"\s*([-/])\s*")
 
 
 class AddressParts(NamedTuple):
@@ -26,6 +28,6 @@ def parse_address(line: str | None) -> AddressParts:
     for index in range(len(tokens) - 1, 0, -1):
         match = _NUMBER_TOKEN.match(tokens[index])
         if match:
-            addition = " ".join([match["rest"], *tokens[index + 1:]]).strip(" -/")
+            addition = _SPACED_SEPARATOR.sub(r"\1", " ".join([match["rest"], *tokens[index + 1:]])).strip(" -/")
             return AddressParts(" ".join(tokens[:index]), match["number"], addition)
     return AddressParts(" ".join(tokens), "", "")

@@ -1,18 +1,14 @@
 """Money, VAT and quantities as the original .NET connectors computed them.
 
-Two .NET roundings meet in the seeds and they differ at the midpoint:
-
-- ``Math.Round(x, n)`` on a ``decimal`` rounds half to even (banker's rounding):
-  ``net_round``. Used wherever a seed says "rounded to n decimals".
-- A format string such as ``ToString("0.00")`` rounds half away from zero:
-  ``format_fixed``. Used wherever a seed says "formatted to 0.00".
-
-Everything is ``Decimal``; a float never touches an amount.
+Every computed amount is rounded with ``net_round``: .NET ``Math.Round(x, n)`` on a ``decimal``,
+half to even, as the .NET connectors and ERPs compute. (A .NET format string such as
+``ToString("0.00")`` would round half away from zero; no connector uses one, so one amount never
+comes out two ways.) Everything is ``Decimal``; a float never touches an amount.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from backoffice_export.errors import OrderDataError
 from backoffice_export.model import Order, OrderLine
@@ -20,23 +16,13 @@ from backoffice_export.model import Order, OrderLine
 HUNDRED = Decimal(100)
 
 
-# ``Decimal(1).scaleb(-places)`` made once: an order's mapping rounds a hundred amounts or more.
-_STEPS = tuple(Decimal(1).scaleb(-places) for places in range(9))
-
-
 def _step(places: int) -> Decimal:
-    return _STEPS[places] if 0 <= places < len(_STEPS) else Decimal(1).scaleb(-places)
+    return Decimal(1).scaleb(-places)
 
 
 def net_round(value: Decimal, places: int = 2) -> Decimal:
     """``Math.Round(value, places)``: half to even, like .NET's default for ``decimal``."""
     return value.quantize(_step(places), rounding=ROUND_HALF_EVEN)
-
-
-def format_fixed(value: Decimal, places: int = 2) -> str:
-    """``value.ToString("0.00", CultureInfo.InvariantCulture)``: half away from zero, never ``-0.00``."""
-    rounded = value.quantize(_step(places), rounding=ROUND_HALF_UP)
-    return format(rounded.copy_abs() if rounded.is_zero() else rounded, "f")
 
 
 def invariant(value: Decimal) -> str:
@@ -56,30 +42,24 @@ def vat_rate(line: OrderLine) -> Decimal:
     return line.effective_vat_percentage or Decimal(0)
 
 
-def unit_price_excl_vat(line: OrderLine, order: Order, *, field: str) -> Decimal:
-    """The line's unit price without VAT: given, else recomputed when App4Sales' price includes VAT."""
+def unit_price_excl_vat(line: OrderLine, order: Order, *, field: str, rate: Decimal | None = None) -> Decimal:
+    """The line's unit price without VAT: given, else recomputed when App4Sales' price includes VAT.
+
+    ``rate`` is the VAT rate to take off (default: the line's, else the item's), so a connector
+    that sends one rate removes that same rate.
+    """
     if line.price_excl_vat is not None:
         return line.price_excl_vat
     if line.price is None:
         raise OrderDataError(field, f"line {line.line_index + 1} has no price")
     if order.prices_include_vat:
-        return line.price * HUNDRED / (HUNDRED + vat_rate(line))
+        return without_vat(line.price, vat_rate(line) if rate is None else rate)
     return line.price
 
 
-def order_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
-    """(excl. VAT, VAT, incl. VAT) as stored on the order, or computed from lines and shipping."""
-    if None not in (order.total_excl_vat, order.total_vat, order.total_incl_vat):
-        return order.total_excl_vat, order.total_vat, order.total_incl_vat  # type: ignore[return-value]
-    excl = vat = Decimal(0)
-    for line in order.lines:
-        amount = unit_price_excl_vat(line, order, field="Price") * line.quantity
-        excl += amount
-        vat += amount * vat_rate(line) / HUNDRED
-    shipping_excl, shipping_incl = shipping_costs(order)
-    excl += shipping_excl
-    vat += shipping_incl - shipping_excl
-    return excl, vat, excl + vat
+def without_vat(amount: Decimal, rate: Decimal) -> Decimal:
+    """An amount that includes ``rate`` % VAT, without it (unrounded)."""
+    return amount * HUNDRED / (HUNDRED + rate)
 
 
 def shipping_costs(order: Order) -> tuple[Decimal, Decimal]:
@@ -93,3 +73,25 @@ def shipping_costs(order: Order) -> tuple[Decimal, Decimal]:
     if incl is None:
         incl = excl * (HUNDRED + rate) / HUNDRED
     return excl, incl
+
+
+def line_amount(price: Decimal, quantity: Decimal | int, discount_percentage: Decimal | None) -> Decimal:
+    """Price x quantity less the line's discount, ``net_round``-ed: the amount a line adds to the totals."""
+    amount = price * quantity
+    if discount_percentage:
+        amount = amount * (HUNDRED - discount_percentage) / HUNDRED
+    return net_round(amount)
+
+
+def order_currency(order: Order) -> str:
+    """The customer's price list currency, else the administration's (its general price list currency).
+
+    An order with neither fails naming the field: the ERP would otherwise book it in whatever
+    currency it assumes.
+    """
+    customer = order.customer
+    currency = (customer.price_list_currency if customer is not None else None) or order.administration.default_currency
+    if not currency or not currency.strip():
+        raise OrderDataError("Customer.PriceList.CurrencyIso",
+                             "neither the customer's price list nor the administration names a currency")
+    return currency.strip()

@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from backoffice_export import export_state, identity
+from backoffice_export.connectors import remarks
 from backoffice_export.connectors.accountview import envelope, mapping
 from backoffice_export.connectors.accountview import settings as accountview_settings
 from backoffice_export.connectors.accountview.auth import CONSUMED_EXTRAS, AccountViewAuth
@@ -151,7 +152,8 @@ class AccountViewSession(BuildThenDeliver):
         progress = self._progress(order, built.stored_progress)
         if progress.complete:
             log.info("%s: already in AccountView as order %s; not sending it again", order.label, progress.order_nr)
-            return self._sent(progress)
+            return replace(self._sent(progress),
+                           remark=remarks.already_at_erp("AccountView", progress.order_nr))
         line_count = built.line_count
         size = progress.batch_size or self.settings.OrderLinesBatchCount or line_count
         if progress.lines is not None and progress.lines != line_count:

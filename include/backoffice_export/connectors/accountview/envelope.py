@@ -23,10 +23,9 @@ fit its FieldType is a bug here, not an ERP refusal to find out about later.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -122,7 +121,7 @@ def _is_datetime(value: Any) -> bool:
     return isinstance(value, str) and _DATETIME.match(value) is not None
 
 
-# What each FieldType takes (JSON-wise), looked up once per field rather than tested per value.
+# What each FieldType takes (JSON-wise).
 _FITS: dict[FieldType, Callable[[Any], bool]] = {
     FieldType.TEXT: _is_text, FieldType.MEMO: _is_text, FieldType.LOGICAL: _is_logical,
     FieldType.NUMERIC: _is_number, FieldType.CURRENCY: _is_number, FieldType.DOUBLE: _is_number,
@@ -157,10 +156,8 @@ class Table:
                                      "value")
 
     def slice(self, start: int, stop: int) -> Table:
-        """Some of the rows; checked when this table was made, so not checked again."""
-        part = copy.copy(self)  # a copy does not run __post_init__
-        object.__setattr__(part, "rows", self.rows[start:stop])
-        return part
+        """Some of the rows, as a table of their own (one batch)."""
+        return replace(self, rows=self.rows[start:stop])
 
     def definition(self) -> dict[str, Any]:
         return {"Name": self.name, "Fields": [f.definition() for f in self.fields]}

@@ -38,8 +38,10 @@ Order Reference to Custom  the field named by the setting   Order.Reference (ins
 Field                      MapOrderReferenceToCustomField   when the order has one
                            (C)
 Order PDF                  ``link_file`` (C), ``doc_desc``  the order's first attachment of kind
-                           (C), ``file_data`` (M)           ``order_pdf``: file name, description (else
-                                                            the file name), the bytes in base64
+                           (C), ``file_data`` (M)           ``order_pdf``: file name made safe (never a
+                                                            path), description (else the file name), the
+                                                            bytes in base64; a file that does not parse
+                                                            as a PDF with a page fails the order
 =========================  ===============================  ===========================================
 
 Order lines (``SO_LINE``, one row per App4Sales line, in order):
@@ -50,7 +52,7 @@ Seed row                   Field (FieldType)                From
 App4Sales Internal Line ID ``RowId`` (C)                    position in the order: ``000001``, ``000002``
                                                             ... (numbering goes on across batches)
 Header ID                  ``HeaderId`` (C)                 ``"000001"``
-Item Code                  ``art_code`` (C)                 Item.Code; with UseSbaItems the item's
+Item Code                  ``art_code`` (C)                 Item.Code (not blank); with UseSbaItems the item's
                                                             ExtraData ``SbaItemCode`` (required then)
 Quantity                   ``ord_qtyu`` (UnitModule) or     OrderLine.Quantity, exact (must be positive)
                            ``ord_qty`` (N)
@@ -70,18 +72,22 @@ The calculated unit price (``art_px``), excluding VAT like every AccountView sal
 discount included).
 
 - A line with a discount (DiscountPercentage filled, not 0): the price *before* discount, so that
-  AccountView's ``disc_pct`` brings it back to App4Sales' net price: net / (1 - discount / 100).
-  A 100 % discount cannot be reversed: the line's OriginalPrice (list price) is used, and the
-  order fails when it has none. With DontSendDiscountToBackoffice the discount does not travel,
-  so the net price (discount included) does, and AccountView's total equals App4Sales'.
-- A line without discount: with UsePriceFromApp, App4Sales' own price; without it, the item's
-  list price (OriginalPrice) when App4Sales has one, else App4Sales' own price (the only one known).
+  AccountView's ``disc_pct`` brings it back to App4Sales' net price. The line's OriginalPrice (list
+  price) when it gives the net price to the cent; else reversed from the net price:
+  net / (1 - discount / 100), rounded to 2 decimals (a reversal cannot be exact: 0.125 at 25 % is
+  0.1666...). A 100 % discount cannot be reversed: the list price is used, and the order fails
+  when it has none. With DontSendDiscountToBackoffice the discount does not travel, so the net
+  price (discount included) does, and AccountView's total equals App4Sales'.
+- A line without discount *(chosen: the seed's cell is lost)*: App4Sales' own price. With
+  UsePriceFromApp off (the default) a known list price that differs from it fails the order
+  (OrderLine.Price), instead of silently replacing App4Sales' price; switching UsePriceFromApp on
+  sends App4Sales' price.
 
 Rounding: amounts taken as stored (quantities, discount, a price given without VAT) go out
 exactly as stored. An amount this connector *calculates* (VAT taken off a price that includes
 it, a price before discount) is rounded to 2 decimals with ``net_round`` (.NET ``Math.Round``,
-half to even), as the .NET original rounds calculated prices. ``format_fixed`` is not used:
-AccountView takes JSON numbers, not formatted text.
+half to even), as the .NET original rounds calculated prices; AccountView takes JSON numbers,
+not formatted text.
 
 Definitions are per table, so a field is either in every row of a batch or in none; values
 are checked against their FieldType (``envelope.Table``).
@@ -100,7 +106,7 @@ from backoffice_export.connectors.accountview.envelope import HEADER_FIELDS, LIN
 from backoffice_export.connectors.accountview.settings import AccountViewSettings
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.money import HUNDRED, invariant, net_round, unit_price_excl_vat, vat_rate
-from backoffice_export.mapping.text import checked_text as _text
+from backoffice_export.mapping.text import checked_text, safe_file_name, transliterated
 from backoffice_export.model import Attachment, Order, OrderLine
 
 DEFAULT_COMMENT1 = "App4Sales Order"
@@ -109,12 +115,30 @@ KUBUSSPORTS_PRESALE_TYPES = frozenset({"preorder", "ps", "presale"})
 ORDER_PDF_KIND = "order_pdf"
 EXTRA_SBA_ITEM_CODE, EXTRA_SIZE = "SbaItemCode", "Size"
 REFERENCE_FIELD = "comment3"
+DEFAULT_PDF_NAME = "order.pdf"
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
 class OrderTables:
     header: Table
     lines: Table
+
+
+CHARSET = "cp1252"  # AccountView's text fields are Windows-1252
+
+
+def _text(value: object, field: str) -> str:
+    """Free text as AccountView can store it (``transliterated`` to Windows-1252)."""
+    return transliterated(checked_text(value, field), CHARSET)
+
+
+def _code(value: object, field: str) -> str:
+    """A code AccountView matches on: refused, not changed, when Windows-1252 cannot hold it."""
+    text = checked_text(value, field)
+    if transliterated(text, CHARSET) != text:
+        raise OrderDataError(field, f"{text!r} holds characters AccountView cannot store (Windows-1252)")
+    return text
 
 
 def _field(name: str) -> Field:
@@ -142,9 +166,9 @@ def order_reference(order: Order) -> str | None:
 
 def employee_code(order: Order, settings: AccountViewSettings) -> str | None:
     if settings.FixedEmployeeCode:
-        return _text(settings.FixedEmployeeCode, "setting FixedEmployeeCode")
+        return _code(settings.FixedEmployeeCode, "setting FixedEmployeeCode")
     user_name = order.sales_rep.user_name if order.sales_rep else None
-    return _text(user_name, "SalesRep.UserName").strip() or None
+    return _code(user_name, "SalesRep.UserName").strip() or None
 
 
 def order_note(order: Order, settings: AccountViewSettings) -> str | None:
@@ -163,7 +187,7 @@ def order_pdf(order: Order) -> Attachment | None:
 def customer_code(order: Order) -> str:
     if order.customer is None:
         raise OrderDataError("Order.Customer", "the order has no customer")
-    code = _text(order.customer.code, "Customer.Code").strip()
+    code = _code(order.customer.code, "Customer.Code").strip()
     if not code:
         raise OrderDataError("Customer.Code", "the order's customer has no code")
     return code
@@ -197,13 +221,13 @@ def header(order: Order, settings: AccountViewSettings, ord_date: datetime) -> T
             (_field("address1"), _text(address.address1, "AlternateAddress.Address1")),
             (_field("post_code"), _text(address.postal_code, "AlternateAddress.PostalCode")),
             (_field("city"), _text(address.city, "AlternateAddress.City")),
-            (_field("cnt_code"), _text(address.country_iso2, "AlternateAddress.CountryIso2")),
+            (_field("cnt_code"), _code(address.country_iso2, "AlternateAddress.CountryIso2")),
         ]
     if settings.SelectionCodeForOrders:
-        pairs.append((_field("ord_expn"), _text(settings.SelectionCodeForOrders, "setting SelectionCodeForOrders")))
+        pairs.append((_field("ord_expn"), _code(settings.SelectionCodeForOrders, "setting SelectionCodeForOrders")))
     pairs += _kubussports(order)
     if order.delivery_method_code:
-        pairs.append((_field("SHIP_MTH"), _text(order.delivery_method_code, "Order.DeliveryMethodCode")))
+        pairs.append((_field("SHIP_MTH"), _code(order.delivery_method_code, "Order.DeliveryMethodCode")))
     if reference and target.name != REFERENCE_FIELD:
         pairs.append((target, reference))
     pdf = order_pdf(order)
@@ -227,14 +251,29 @@ def _kubussports(order: Order) -> list[tuple[Field, Any]]:
 
 
 def _pdf_fields(pdf: Attachment) -> list[tuple[Field, Any]]:
-    name = _text(pdf.file_name, "Attachment.FileName").strip()
-    if not name:
+    given = _text(pdf.file_name, "Attachment.FileName").strip()
+    if not given:
         raise OrderDataError("Attachment.FileName", "the order PDF has no file name")
-    if not pdf.content.startswith(b"%PDF-"):
-        raise OrderDataError("Attachment.Content", f"the order PDF {name} is not a PDF file (no %PDF- header)")
+    name = safe_file_name(given, DEFAULT_PDF_NAME)  # link_file: never a path, whatever the number held
+    check_pdf(pdf.content, given)
     description = _text(pdf.description, "Attachment.Description").strip() or name
     return [(_field("link_file"), name), (_field("doc_desc"), description),
             (_field("file_data"), base64.b64encode(pdf.content).decode("ascii"))]
+
+
+def check_pdf(content: bytes, name: str) -> None:
+    """Refuse an order PDF that does not parse as a PDF with at least one page (pypdf, as a reader
+    would open it), so AccountView never stores a damaged attachment."""
+    import io
+
+    import pypdf
+
+    try:
+        pages = len(pypdf.PdfReader(io.BytesIO(content)).pages)
+    except Exception as exc:  # pypdf raises many kinds on garbage
+        raise OrderDataError("Attachment.Content", f"the order PDF {name} is not a readable PDF: {exc}") from None
+    if pages < 1:
+        raise OrderDataError("Attachment.Content", f"the order PDF {name} has no pages")
 
 
 def line_fields(settings: AccountViewSettings) -> tuple[Field, ...]:
@@ -276,10 +315,13 @@ def _line_values(order: Order, line: OrderLine, position: int, fields: tuple[Fie
             raise OrderDataError(f"Item.ExtraData.{EXTRA_SBA_ITEM_CODE}",
                                  f"item {line.item.code} on {where} has no {EXTRA_SBA_ITEM_CODE}, so its "
                                  "AccountView SBA item is unknown (setting UseSbaItems is on)")
-        values["art_code"] = _text(sba_code, f"Item.ExtraData.{EXTRA_SBA_ITEM_CODE}")
-        values["size"] = _text(str(extra.get(EXTRA_SIZE) or "").strip(), f"Item.ExtraData.{EXTRA_SIZE}")
+        values["art_code"] = _code(sba_code, f"Item.ExtraData.{EXTRA_SBA_ITEM_CODE}")
+        values["size"] = _code(str(extra.get(EXTRA_SIZE) or "").strip(), f"Item.ExtraData.{EXTRA_SIZE}")
     else:
-        values["art_code"] = _text(line.item.code, "Item.Code")
+        code = _code(line.item.code, "Item.Code").strip()
+        if not code:
+            raise OrderDataError("Item.Code", f"the item on {where} has a blank code")
+        values["art_code"] = code
     discount = line.discount_percentage
     if discount is not None and not -HUNDRED <= discount <= HUNDRED:
         raise OrderDataError("OrderLine.DiscountPercentage",
@@ -303,20 +345,30 @@ def item_description(line: OrderLine) -> str:
 def unit_price(order: Order, line: OrderLine, settings: AccountViewSettings, where: str) -> Decimal:
     """``art_px``: see the module docstring for the rules and their rounding."""
     discount = line.discount_percentage
+    list_price = _list_price(order, line)
     if discount is not None and discount != 0 and not settings.DontSendDiscountToBackoffice:
         if discount == HUNDRED:
-            list_price = _list_price(order, line)
             if list_price is None:
                 raise OrderDataError("OrderLine.OriginalPrice",
                                      f"{where} has a 100 % discount and no original price, so its price "
                                      "before discount is unknown")
             return list_price
-        return net_round(_net_price(order, line) * HUNDRED / (HUNDRED - discount))
-    if (discount is None or discount == 0) and not settings.UsePriceFromApp:
-        list_price = _list_price(order, line)
-        if list_price is not None:
+        net = _net_price(order, line)
+        if list_price is not None and _agrees(list_price * (HUNDRED - discount) / HUNDRED, net):
             return list_price
-    return _net_price(order, line)
+        return net_round(net * HUNDRED / (HUNDRED - discount))
+    net = _net_price(order, line)
+    undiscounted = discount is None or discount == 0
+    if undiscounted and not settings.UsePriceFromApp and list_price is not None and not _agrees(list_price, net):
+        raise OrderDataError("OrderLine.Price",
+                             f"{where} costs {invariant(net)} in App4Sales without a discount, but its list price "
+                             f"is {invariant(list_price)}; switch on UsePriceFromApp to send App4Sales' price")
+    return net
+
+
+def _agrees(amount: Decimal, net: Decimal) -> bool:
+    """Whether ``amount`` gives App4Sales' net price to the cent (either may be rounded)."""
+    return abs(net_round(amount) - net_round(net)) <= CENT
 
 
 def _net_price(order: Order, line: OrderLine) -> Decimal:

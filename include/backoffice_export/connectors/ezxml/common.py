@@ -17,11 +17,12 @@ Rounding (``mapping/money.py``):
   else ``OrderLine.Price``, with the VAT removed when the order's prices include VAT
   (``unit_price_excl_vat``). VAT is removed from the unrounded price and the result is rounded
   once, so the recomputed price is as exact as two decimals allow.
-- Totals are the order's own (``Order.Total*`` as App4Sales stored them, else computed from the
-  lines and shipping as ordered, ``mapping/money.order_totals``), rounded to 2 decimals. The seed
-  rounds only the line quantities, so an order with a fractional quantity (2.4 sent as 2) has
-  totals that differ from the sum of its whole-number lines, exactly as the seed's connector sent
-  them; the ERP's invoice follows its own line amounts.
+- A line's amount is its sent price x its whole quantity less its DiscountPercentage, rounded
+  to 2 decimals (``money.line_amount``): what the ERP books for the line.
+- Totals are the sum of the sent lines, never the order's stored totals: excl. VAT is the sum of
+  the line amounts plus the freight excl. VAT (each rounded); VAT is the sum of each line's VAT
+  (amount x rate, rounded) plus the freight's VAT; incl. VAT is the two added. So the header
+  always adds up to the lines the ERP reads, whatever App4Sales stored.
 """
 
 from __future__ import annotations
@@ -30,7 +31,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from backoffice_export.errors import OrderDataError
-from backoffice_export.mapping.money import invariant, net_round, order_totals, unit_price_excl_vat, whole_quantity
+from backoffice_export.mapping.money import (
+    HUNDRED,
+    invariant,
+    line_amount,
+    net_round,
+    shipping_costs,
+    unit_price_excl_vat,
+    vat_rate,
+    whole_quantity,
+)
 from backoffice_export.model import Customer, Item, Order, OrderLine
 
 ERROR_UNHANDLED = "ERROR_Unhandled"
@@ -74,8 +84,12 @@ class PreparedLine:
 
     @property
     def amount(self) -> Decimal:
-        """Price times quantity as sent: exactly two decimals, so the ERP's own sum agrees."""
-        return self.price * self.quantity
+        """Price times quantity as sent, less the line's discount, rounded to two decimals."""
+        return line_amount(self.price, self.quantity, self.line.discount_percentage)
+
+    @property
+    def vat(self) -> Decimal:
+        return net_round(self.amount * vat_rate(self.line) / HUNDRED)
 
 
 def require_customer(order: Order) -> Customer:
@@ -110,10 +124,12 @@ def prepared_lines(order: Order) -> list[PreparedLine]:
     return prepared
 
 
-def rounded_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
-    """(excl. VAT, VAT, incl. VAT) of the order, each ``Math.Round``-ed to two decimals."""
-    excl, vat, incl = order_totals(order)
-    return net_round(excl, 2), net_round(vat, 2), net_round(incl, 2)
+def rounded_totals(order: Order, lines: list[PreparedLine]) -> tuple[Decimal, Decimal, Decimal]:
+    """(excl. VAT, VAT, incl. VAT): the sums of the sent lines and the rounded freight."""
+    freight_excl, freight_incl = (net_round(amount) for amount in shipping_costs(order))
+    excl = sum((p.amount for p in lines), Decimal(0)) + freight_excl
+    vat = sum((p.vat for p in lines), Decimal(0)) + freight_incl - freight_excl
+    return excl, vat, excl + vat
 
 
 def money(value: Decimal) -> str:

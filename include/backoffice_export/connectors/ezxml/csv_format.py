@@ -25,16 +25,16 @@ are the seed's own, the rest are this connector's choice:
 13  Name                      Order.ConsumerName if given, else Customer.Name
 14  Reference                 Order.Reference
 15  Notes                     Order.Notes
-16  TotalExclVat              order total excl. VAT, ``net_round`` 2 decimals
-17  TotalInclVat              order total incl. VAT, ``net_round`` 2 decimals
+16  TotalExclVat              sum of the LineAmounts + freight excl. VAT (see ``common``)
+17  TotalInclVat              TotalExclVat + TotalVat
 18  ShipmentDate              always empty (seed "Known Limitations")
-19  TotalVat                  order VAT total, ``net_round`` 2 decimals
+19  TotalVat                  sum of the lines' VAT + freight VAT (see ``common``)
 20  TotalExclInvoiceDiscount  the same as TotalExclVat
 21  ItemCode                  Item.Code (the variant's own code)
 22  Quantity                  OrderLine.Quantity, rounded to a whole number (see ``common``)
 23  DiscountPercentage        OrderLine.DiscountPercentage, as is (seed: CSV has line discounts)
 24  Price                     unit price excl. VAT, ``net_round`` 2 decimals (see ``common``)
-25  LineAmount                Quantity x Price as sent
+25  LineAmount                Quantity x Price as sent, less DiscountPercentage, ``net_round``
 26  Color                     Item.MatrixColorDescription, for a matrix child only
 27  StyleNo                   Item.MatrixStyleNumber, for a matrix child only
 ==  ========================  ==================================================================
@@ -117,7 +117,7 @@ def build_rows(order: Order, numbers: OrderNumbers, exported_at: datetime) -> li
     """One dict per order line, keyed by ``COLUMNS``; every value already the text that is written."""
     customer = require_customer(order)
     lines = prepared_lines(order)
-    excl, vat, incl = rounded_totals(order)
+    excl, vat, incl = rounded_totals(order, lines)
     address = order.alternate_address
     header = {
         "OrderNr": checked_text(numbers.order_nr, "Order.OrderNr", required=True),

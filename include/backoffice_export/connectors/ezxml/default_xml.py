@@ -34,9 +34,9 @@ ERP's importer.
 20  DeliveryState         AlternateAddress.State
 21  DeliveryCountry       AlternateAddress.CountryIso2
 22  AlternateAddress      ``1`` with an alternate address, else ``0``
-23  TotalExclVat          order total excl. VAT, ``net_round`` 2 decimals
-24  TotalVat              order VAT total, ``net_round`` 2 decimals
-25  TotalInclVat          order total incl. VAT, ``net_round`` 2 decimals
+23  TotalExclVat          sum of the LineAmounts + freight excl. VAT (see ``common``)
+24  TotalVat              sum of the lines' VAT + freight VAT (see ``common``)
+25  TotalInclVat          TotalExclVat + TotalVat
 26  Freight_costs         shipping costs incl. VAT, ``net_round`` 2 decimals
 27  PaymentmethodId       ``7`` (Mollie) when Order.IsPaid, else empty
 28  Payment_id            PaymentDetails.PaymentId when Order.IsPaid (required then), else empty
@@ -56,7 +56,7 @@ ERP's importer.
                           when the order's prices include VAT), ``net_round`` 2 decimals
 6   UnitPrice             the same calculated price
 7   ListPrice             the same calculated price
-8   LineAmount            Price x Quantity as sent, invariant culture (``37.50``)
+8   LineAmount            Price x Quantity as sent, less DiscountPercentage, ``net_round`` 2 decimals
 9   EAN                   Item.Ean
 10  VatPercentage         the line's VAT rate (else the item's), ``net_round`` 2 decimals
 11  Instruction           OrderLine.Instruction
@@ -139,7 +139,7 @@ def build_order(order: Order, numbers: OrderNumbers) -> etree._Element:
     element(header, "DeliveryCountry", address.country_iso2 if address else None,
             field="AlternateAddress.CountryIso2")
     element(header, "AlternateAddress", "1" if address is not None else "0")
-    excl, vat, incl = rounded_totals(order)
+    excl, vat, incl = rounded_totals(order, lines)
     element(header, "TotalExclVat", money(excl))
     element(header, "TotalVat", money(vat))
     element(header, "TotalInclVat", money(incl))

@@ -22,7 +22,7 @@ code (context, warehouse group, season, sales department, delivery term, freight
 6   OrderDate                    Order.OrderDate, ``dd-MM-yyyy``
 7   CustomerCode                 Customer.Code
 8   CurrencyCode                 the ISO code of the customer's price list, else the general
-                                 (administration's) currency; omitted when neither is known
+                                 (administration's) currency; the order fails when neither is known
 9   CustomerReference            Order.YourReference (omitted when empty)
 10  AdditionalInformation        Order.Notes (omitted when empty)
 11  OrderOriginCode              setting ReflectaOrderOriginCode (omitted when not configured)
@@ -31,7 +31,7 @@ code (context, warehouse group, season, sales department, delivery term, freight
 14  SalDeliveryTermCode          no shipping costs and ReflectaDeliveryTermCodeWhenTheOrderHas-
                                  NoShippingCosts configured: that code; else ReflectaDeliveryTermCode
                                  (omitted when that is not configured either)
-15  FreightChargesAmt            shipping costs excl. VAT, ``format_fixed`` "0.00" (``0.00`` without)
+15  FreightChargesAmt            shipping costs excl. VAT, ``net_round`` 2 decimals (``0.00`` without)
 ==  ===========================  ================================================================
 
 Address fields (``OrderHeader/DeliveryAddresses/DeliveryAddress``, only with an alternate
@@ -51,11 +51,11 @@ Customer.Email).
 4   SalesPriceAmt                unit price excl. VAT, ``net_round`` 2 decimals (see ``common``)
 ==  ===========================  ================================================================
 
-Rounding: ``FreightChargesAmt`` is the one value the seed "formats to 0.00", so it uses
-``format_fixed`` (.NET ``ToString("0.00")``, half away from zero); the line price is "rounded to
-2 decimal places", so ``net_round`` (.NET ``Math.Round``, half to even). Whether the order has
-shipping costs is decided on the formatted amount, so the delivery-term code always agrees with
-the ``FreightChargesAmt`` the ERP reads.
+Rounding: every amount is ``net_round`` (half to even), ``FreightChargesAmt`` included, so the
+same freight is the same amount in every EzXml format (the seed's "formatted to 0.00" is read as
+the text form). Whether the order has shipping costs is decided on the sent amount, so the
+delivery-term code always agrees with the ``FreightChargesAmt`` the ERP reads. The country code
+is upper-cased.
 """
 
 from __future__ import annotations
@@ -74,21 +74,14 @@ from backoffice_export.connectors.ezxml.common import (
 from backoffice_export.connectors.ezxml.settings import EzXmlSettings
 from backoffice_export.mapping.dates import dutch_date
 from backoffice_export.mapping.dutch_address import parse_address
-from backoffice_export.mapping.money import format_fixed, shipping_costs
-from backoffice_export.mapping.text import checked_text
+from backoffice_export.mapping.money import order_currency, shipping_costs
+from backoffice_export.mapping.text import checked_text, country_code
 from backoffice_export.mapping.xml import element, to_bytes, validate
 from backoffice_export.model import Order
 
 ORDER_TYPE = "Default"
 EXTENSION = "xml"
 XSD = Path(__file__).with_name("ezxml_reflecta_order.xsd")
-
-
-def currency_code(order: Order) -> str | None:
-    customer = order.customer
-    if customer is not None and customer.price_list_currency:
-        return customer.price_list_currency
-    return order.administration.default_currency or None
 
 
 def delivery_term_code(settings: EzXmlSettings, freight_charges: str) -> str | None:
@@ -115,14 +108,14 @@ def build_order(order: Order, settings: EzXmlSettings, numbers: OrderNumbers) ->
     _optional(header, "WarehouseGroupCode", settings.ReflectaWarehouseGroupCode, "setting ReflectaWarehouseGroupCode")
     element(header, "OrderDate", dutch_date(order.order_date))
     element(header, "CustomerCode", customer.code, field="Customer.Code")
-    _optional(header, "CurrencyCode", currency_code(order), "Customer.PriceList.CurrencyIso")
+    element(header, "CurrencyCode", order_currency(order), field="Customer.PriceList.CurrencyIso")
     _optional(header, "CustomerReference", order.your_reference, "Order.YourReference")
     _optional(header, "AdditionalInformation", order.notes, "Order.Notes")
     _optional(header, "OrderOriginCode", settings.ReflectaOrderOriginCode, "setting ReflectaOrderOriginCode")
     _optional(header, "SeasonCode", settings.ReflectaSeasonCode, "setting ReflectaSeasonCode")
     _optional(header, "SalesDepartmentCode", settings.ReflectaSalesDepartmentCode,
               "setting ReflectaSalesDepartmentCode")
-    freight_charges = format_fixed(shipping_costs(order)[0])
+    freight_charges = money(shipping_costs(order)[0])
     _optional(header, "SalDeliveryTermCode", delivery_term_code(settings, freight_charges),
               "setting ReflectaDeliveryTermCode")
     element(header, "FreightChargesAmt", freight_charges)
@@ -151,7 +144,8 @@ def _delivery_address(header: etree._Element, order: Order) -> None:
     _optional(node, "HouseNrExt", parts.addition, "AlternateAddress.Address1")
     element(node, "ZipCode", address.postal_code, field="AlternateAddress.PostalCode")
     element(node, "City", address.city, field="AlternateAddress.City")
-    _optional(node, "CountryIsoCode", address.country_iso2, "AlternateAddress.CountryIso2")
+    _optional(node, "CountryIsoCode", country_code(address.country_iso2, "AlternateAddress.CountryIso2"),
+              "AlternateAddress.CountryIso2")
     _optional(node, "Phone", consumer_first(order.consumer_phone, customer.phone),
               "Order.ConsumerPhone" if order.consumer_phone else "Customer.Phone")
     _optional(node, "Email", consumer_first(order.consumer_email, customer.email),

@@ -10,7 +10,8 @@ Company Code         ``CompanyCode``                             setting Company
 Order Date           ``OrderDate`` (yyyy-MM-dd)                  Order.OrderDate
 Customer Code        ``CustomerCode``                            Order.Customer.Code
 Currency             ``CurrencyCode``                            the customer's price list currency,
-                                                                 else the administration's currency
+                                                                 else the administration's currency;
+                                                                 neither: the order fails
 Line Sequence        ``OrderLine/WebOrderLineSeq``               1, 2, 3 ...
 Item Code            ``OrderLine/ItemCode``                      Item.ExtraData.BackofficeItemCode
 Dimension            ``OrderLine/ItemDimension_obj``             Item.ExtraData.ItemDimension
@@ -20,9 +21,10 @@ Price                ``OrderLine/SalesPriceAmt``                 OrderLine.Price
 Delivery Date        ``OrderLine/EarliestDeliveryDate``          Order.DeliveryDate (the order's)
 Customer Name        ``DeliveryAddress/Name``                    Order.Customer.Name
 Street / House Nr    ``Street`` / ``HouseNr`` / ``HouseNrExt``   AlternateAddress.Address1, parsed
+                                                                 (required with an alternate address)
 City                 ``DeliveryAddress/City``                    AlternateAddress.City
 Postal Code          ``DeliveryAddress/ZipCode``                 AlternateAddress.PostalCode
-Country              ``DeliveryAddress/CountryIsoCode``          AlternateAddress.CountryIso2
+Country              ``DeliveryAddress/CountryIsoCode``          AlternateAddress.CountryIso2, upper case
 ===================  ==========================================  ==============================
 
 The delivery address is written only when the order has an alternate address. No discounts,
@@ -39,18 +41,12 @@ from backoffice_export.connectors.reflecta.settings import ReflectaSettings
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.dates import iso_date
 from backoffice_export.mapping.dutch_address import parse_address
-from backoffice_export.mapping.money import invariant
+from backoffice_export.mapping.money import invariant, order_currency
+from backoffice_export.mapping.text import checked_text, country_code
 from backoffice_export.mapping.xml import element
 from backoffice_export.model import Order, OrderLine
 
 EXTRA_ITEM_CODE, EXTRA_DIMENSION, EXTRA_DIMENSION_SIZE = "BackofficeItemCode", "ItemDimension", "ItemDimensionSize"
-
-
-def currency_code(order: Order) -> str | None:
-    customer = order.customer
-    if customer is not None and customer.price_list_currency:
-        return customer.price_list_currency
-    return order.administration.default_currency
 
 
 def build_order(order: Order, settings: ReflectaSettings, order_nr: str) -> etree._Element:
@@ -64,9 +60,7 @@ def build_order(order: Order, settings: ReflectaSettings, order_nr: str) -> etre
     element(header, "CompanyCode", settings.CompanyCode, field="setting CompanyCode")
     element(header, "OrderDate", iso_date(order.order_date))
     element(header, "CustomerCode", order.customer.code, field="Customer.Code")
-    currency = currency_code(order)
-    if currency:
-        element(header, "CurrencyCode", currency, field="Customer.PriceList.CurrencyIso")
+    element(header, "CurrencyCode", order_currency(order), field="Customer.PriceList.CurrencyIso")
     if order.alternate_address is not None:
         _delivery_address(header, order)
     lines = etree.SubElement(header, "OrderLines")
@@ -79,7 +73,7 @@ def build_order(order: Order, settings: ReflectaSettings, order_nr: str) -> etre
 def _delivery_address(header: etree._Element, order: Order) -> None:
     address = order.alternate_address
     assert address is not None and order.customer is not None
-    parts = parse_address(address.address1)
+    parts = parse_address(checked_text(address.address1, "AlternateAddress.Address1", required=True))
     node = etree.SubElement(etree.SubElement(header, "DeliveryAddresses"), "DeliveryAddress")
     element(node, "Name", order.customer.name, field="Customer.Name")
     element(node, "Street", parts.street, field="AlternateAddress.Address1")
@@ -89,7 +83,8 @@ def _delivery_address(header: etree._Element, order: Order) -> None:
         element(node, "HouseNrExt", parts.addition, field="AlternateAddress.Address1")
     element(node, "ZipCode", address.postal_code, field="AlternateAddress.PostalCode")
     element(node, "City", address.city, field="AlternateAddress.City")
-    element(node, "CountryIsoCode", address.country_iso2, field="AlternateAddress.CountryIso2")
+    element(node, "CountryIsoCode", country_code(address.country_iso2, "AlternateAddress.CountryIso2"),
+            field="AlternateAddress.CountryIso2")
 
 
 def _order_line(parent: etree._Element, line: OrderLine, sequence: int, delivery_date: str | None) -> None:

@@ -39,6 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from backoffice_export import identity
+from backoffice_export.connectors import remarks
 from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.spector import api, mapping, validation
 from backoffice_export.connectors.spector import settings as spector_settings
@@ -72,8 +73,8 @@ class SpectorSession(BuildThenDeliver):
         return SpectorRequest(payload["externalOrderNo"], payload, exact_json.dumps(payload))
 
     def deliver(self, order: Order, built: SpectorRequest) -> Sent:
-        order_no, found = create_once(
-            lookup=lambda: self.find(built),
+        (order_no, remark), found = create_once(
+            lookup=lambda: _no_remark(self.find(built)),
             create=lambda: self.create(built),
             lookup_first=order.export_attempts > 1,
             label=order.label,
@@ -81,24 +82,28 @@ class SpectorSession(BuildThenDeliver):
         if found:
             log.info("%s: Spector already has it as order %s (externalOrderNo %s, same customer and lines)",
                      order.label, order_no, built.key)
+            remark = remarks.already_at_erp("Spector", order_no)
         return Sent(backoffice_order_nr=order_no, destination=self.http.describe(api.order_path(order_no)),
-                    write_back_order_nr=order_no)
+                    write_back_order_nr=order_no, remark=remark)
 
-    def create(self, built: SpectorRequest) -> str:
+    def create(self, built: SpectorRequest) -> tuple[str, str | None]:
+        """POST the order: Spector's number, and its remark when it stored the order with one
+        (result 2: articles it does not know became text rows) or already had it (result 10)."""
         reply = self.http.request("POST", api.ORDERS_PATH, data=built.body,
                                   headers={"Content-Type": exact_json.CONTENT_TYPE})
         self._refuse_unusable_endpoint(reply, "POST")
         answer = api.read_reply(reply.body, reply.text)
         if reply.status < 300 and answer.result == api.EXISTS and answer.order_no is not None:
-            return self.prove(answer.order_no, built)
+            return self.prove(answer.order_no, built), remarks.already_at_erp("Spector", answer.order_no)
         if reply.status < 300 and api.is_success(answer.result):
             if answer.order_no is None:
                 raise DeliveryError(f"{GENERIC_ERROR}: Spector answered {answer.describe()} without an order "
                                     "number; check Spector before sending it again", retryable=False,
                                     delivered_unknown=True)
-            if answer.result != api.Result.OK:
-                log.warning("Spector stored order %s with remark %s", answer.order_no, answer.describe())
-            return answer.order_no
+            if answer.result == api.Result.OK:
+                return answer.order_no, None
+            log.warning("Spector stored order %s with remark %s", answer.order_no, answer.describe())
+            return answer.order_no, f"Spector {answer.describe()}"
         raise DeliveryError(f"{GENERIC_ERROR} (HTTP {reply.status}): {answer.describe()}", retryable=False)
 
     def find(self, built: SpectorRequest) -> str | None:
@@ -169,6 +174,10 @@ class SpectorSession(BuildThenDeliver):
         if reply.status in (404, 405):
             raise ConnectionLost(f"{method} {self.http.describe(api.ORDERS_PATH)}: HTTP {reply.status}: no Spector "
                                  f"order API there; check the host of connection {self.http.conn_id}")
+
+
+def _no_remark(order_no: str | None) -> tuple[str, None] | None:
+    return None if order_no is None else (order_no, None)
 
 
 class SpectorConnector:

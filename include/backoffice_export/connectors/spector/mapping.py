@@ -20,7 +20,8 @@ Order Date                ``orderDate`` yyyy-MM-dd    Order.OrderDate; today whe
 Customer Reference        ``customerReference``       Order.YourReference (max 70)
 Customer Order Reference  ``customerOrderReference``  Order.Reference (max 50)
 Currency                  ``currency``                the customer's price list currency, else the
-                                                      administration's (its default price list)
+                                                      administration's (its default price list);
+                                                      neither: the order fails
 Delivery Date             ``deliveryDate`` yyyy-MM-dd Order.OrderDate, as the seed says; left out
                                                       when SetOrderDateAsDeliveryDate is on
 Internal Comment          ``internalComment``         Customer.ExtraData + newline + Order.Notes
@@ -44,7 +45,8 @@ Add Article Comment       ``addArticleComment``       true when there is an arti
 Price Excl. VAT           ``priceExclVAT``            see "Prices and discount" below (required)
 Number of Items           ``numberOfItems``           OrderLine.Quantity as an integer (required)
 VAT Percentage            ``vatPercentage``           Item.VatPercentage (else the line's) when
-                                                      Customer.VatLiable, else 0 (required)
+                                                      Customer.VatLiable, else 0 (required); the
+                                                      same rate is taken off a VAT-inclusive price
 Discount                  ``discount``                see below; 0 unless OnlySendDiscount
 ========================  ==========================  ==============================================
 
@@ -55,7 +57,8 @@ Prices and discount, and which rounding each uses:
   / 100``, ``discount`` is 0. Not rounded: the seed rounds nothing here and .NET's ``decimal``
   keeps the exact product (``12.50`` at 2.5 % -> ``12.1875``).
 - ``OnlySendDiscount`` on and a discount present: ``priceExclVAT`` is Item.SalesPrice (the price
-  before any discount; the line's OriginalPrice when the item has none), ``discount`` is the
+  before any discount; the line's OriginalPrice when the item has none, without its VAT when the
+  order's prices include VAT), ``discount`` is the
   line's discount percentage (OrderLine.DiscountPercentage, else derived from OriginalPrice and
   Price) plus the webshop discount percentage, rounded to 4 decimals with ``net_round``:
   the seed's "rounded to 4 decimal places" is ``Math.Round(x, 4)``, half to even.
@@ -77,7 +80,15 @@ from typing import Any
 from backoffice_export.connectors.spector.settings import SpectorSettings
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.dates import iso_date
-from backoffice_export.mapping.money import HUNDRED, invariant, net_round, unit_price_excl_vat, whole_quantity
+from backoffice_export.mapping.money import (
+    HUNDRED,
+    invariant,
+    net_round,
+    order_currency,
+    unit_price_excl_vat,
+    whole_quantity,
+    without_vat,
+)
 from backoffice_export.model import Order, OrderLine
 
 DISCOUNT_PLACES = 4
@@ -114,7 +125,7 @@ def build_order(order: Order, settings: SpectorSettings, today: date) -> dict[st
         "deliveryDate": delivery_date,
         "customerReference": order.your_reference,
         "customerOrderReference": order.reference,
-        "currency": customer.price_list_currency or order.administration.default_currency,
+        "currency": order_currency(order),
         "internalComment": internal_comment(order),
         "externalDeliveryMethod": customer.delivery_method,
         "publishedComment": settings.PublishedCommentOnOrder,
@@ -167,6 +178,14 @@ def vat_percentage(order: Order, line: OrderLine) -> Decimal | None:
     return line.vat_percentage
 
 
+def conversion_rate(line: OrderLine) -> Decimal:
+    """The VAT rate a VAT-inclusive price loses: the one ``vatPercentage`` names (item first), whatever
+    the customer's liability."""
+    if line.item is not None and line.item.vat_percentage is not None:
+        return line.item.vat_percentage
+    return line.vat_percentage or Decimal(0)
+
+
 def line_discount_percentage(line: OrderLine) -> Decimal:
     """The line's own discount: as stored, else how far Price is below OriginalPrice, in percent."""
     if line.discount_percentage is not None:
@@ -183,12 +202,16 @@ def price_and_discount(order: Order, line: OrderLine, settings: SpectorSettings,
         discount = net_round(line_discount_percentage(line) + webshop, DISCOUNT_PLACES)
         if discount != 0:
             assert line.item is not None
-            sales_price = line.item.sales_price if line.item.sales_price is not None else line.original_price
+            sales_price = line.item.sales_price
+            if sales_price is None and line.original_price is not None:
+                sales_price = line.original_price
+                if order.prices_include_vat:
+                    sales_price = without_vat(sales_price, conversion_rate(line))
             if sales_price is None:
                 raise OrderDataError("Item.SalesPrice", f"{where}: OnlySendDiscount needs the item's sales price "
                                                         "before discount, and the item has none")
             return sales_price, discount
-    price = unit_price_excl_vat(line, order, field="OrderLine.Price")
+    price = unit_price_excl_vat(line, order, field="OrderLine.Price", rate=conversion_rate(line))
     return (price * (HUNDRED - webshop) / HUNDRED if webshop else price), Decimal(0)
 
 

@@ -8,7 +8,8 @@ mistake here shows as an order the emulator refuses.
 
 Types are those of the .NET DTO: text, 32-bit ``int``, ``decimal``, ``bool``, a ``yyyy-MM-dd``
 date, and an ISO 4217 currency code. Text may not hold control characters other than tab and
-newline (``mapping.text.checked_text``).
+newline (``mapping.text.checked_text``). ``[MaxLength]`` counts UTF-16 code units, as .NET's
+``string.Length`` does (an emoji is two). An order is refused with every problem it has, at once.
 """
 
 from __future__ import annotations
@@ -93,9 +94,12 @@ def check_value(rule: Rule, value: Any) -> str | None:
         if not isinstance(value, str):
             return f"{rule.name} must be text, not {type(value).__name__}"
         try:
-            checked_text(value, rule.source, max_length=rule.max_length, required=rule.required)
+            checked_text(value, rule.source, required=rule.required)
         except OrderDataError as exc:
             return f"{rule.name} {exc.message}"
+        units = len(value.encode("utf-16-le")) // 2
+        if rule.max_length is not None and units > rule.max_length:
+            return f"{rule.name} is {units} characters long, at most {rule.max_length} allowed"
         return None
     if rule.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -153,7 +157,10 @@ def problems(payload: Any) -> list[Problem]:
 
 
 def validate(payload: Mapping[str, Any]) -> None:
-    """Refuse the order on its first problem, naming the App4Sales field (and line) to fix."""
-    found = problems(payload)
+    """Refuse the order with all its problems in one error, naming each App4Sales field (and line) to fix."""
+    found = [problem.as_order_error() for problem in problems(payload)]
+    if len(found) == 1:
+        raise found[0]
     if found:
-        raise found[0].as_order_error()
+        fields = ", ".join(dict.fromkeys(error.field for error in found))
+        raise OrderDataError(fields, "; ".join(str(error) for error in found))

@@ -26,7 +26,7 @@ review, naming the OrderID, StyleMan's number and what differs, and nothing is m
 ``OrderNumber`` (App4Sales' number, unique per administration only) is never used as a key.
 
 Replies. Success: the created SalesOrder, bare or inside ``Results`` wrappers; StyleMan's own
-order number is its ``Number`` (its ``OrderNumber`` echoes App4Sales' number and is ignored).
+order number is its ``Number``, else its ``OrderNumber`` (the seed names both).
 Look-up replies: a list of SalesOrders, bare, in ``Results`` or in OData's ``value``; only
 orders whose ``OrderID`` matches count, so a server ignoring ``$filter`` cannot mislead it.
 Errors (ASP.NET Web API shape): ``{"Message": ..., "ModelState": {field: [messages]}}``.
@@ -51,6 +51,7 @@ import sqlalchemy as sa
 from urllib3.exceptions import LocationValueError
 
 from backoffice_export import identity
+from backoffice_export.connectors import remarks
 from backoffice_export.connectors.base import BuildThenDeliver, Sent
 from backoffice_export.connectors.styleman import mapping
 from backoffice_export.connectors.styleman import settings as styleman_settings
@@ -91,15 +92,16 @@ class StyleManSession(BuildThenDeliver):
 
     def deliver(self, order: Order, built: StyleManRequest) -> Sent:
         try:
-            number = self._deliver(order, built)
+            number, found = self._deliver(order, built)
         except DeliveryError as exc:
             raise _with_error_prefix(exc) from exc
         except (requests.RequestException, LocationValueError) as exc:  # one the session could not even prepare
             raise DeliveryError(f"{ERROR}request to StyleMan failed: {exc}", retryable=False) from exc
         return Sent(backoffice_order_nr=number, destination=self.api.describe(self.orders_path),
-                    write_back_order_nr=number)
+                    write_back_order_nr=number, remark=remarks.already_at_erp("StyleMan", number) if found else None)
 
-    def _deliver(self, order: Order, built: StyleManRequest) -> str:
+    def _deliver(self, order: Order, built: StyleManRequest) -> tuple[str, bool]:
+        """StyleMan's number for the order, and whether StyleMan had it already (nothing sent)."""
         sales_order, found = create_once(
             lookup=lambda: self.lookup(built),
             create=lambda: self.create(built.body),
@@ -109,7 +111,7 @@ class StyleManSession(BuildThenDeliver):
         if found:
             log.info("%s: StyleMan already has OrderID %s (same number, customer, lines and totals); its number "
                      "is written back, nothing sent", order.label, built.order_id)
-        return _number(sales_order, already_there=found)
+        return _number(sales_order, already_there=found, sent=order.internal_order_nr), found
 
     def lookup(self, built: StyleManRequest) -> dict[str, Any] | None:
         """The StyleMan order with this ``OrderID``, proven to be this order; ``None`` when StyleMan has none."""
@@ -215,14 +217,19 @@ def erp_message(reply: ApiReply) -> str:
     return f"StyleMan answered HTTP {reply.status}: {' '.join(parts) or '(no message)'}"
 
 
-def _number_of(sales_order: Mapping[str, Any]) -> str | None:
-    value = sales_order.get("Number")
-    text = "" if value is None or isinstance(value, bool) else str(value).strip()
-    return text or None
+def _number_of(sales_order: Mapping[str, Any], sent: str | None = None) -> str | None:
+    """StyleMan's number: ``Number``, else ``OrderNumber`` (the seed names both) unless that only
+    echoes the App4Sales number that was sent."""
+    for key in ("Number", "OrderNumber"):
+        value = sales_order.get(key)
+        text = "" if value is None or isinstance(value, bool) else str(value).strip()
+        if text and not (key == "OrderNumber" and text == sent):
+            return text
+    return None
 
 
-def _number(sales_order: Mapping[str, Any], *, already_there: bool) -> str:
-    number = _number_of(sales_order)
+def _number(sales_order: Mapping[str, Any], *, already_there: bool, sent: str | None = None) -> str:
+    number = _number_of(sales_order, sent)
     if number is None:
         detail = f" (StyleMan holds OrderID {sales_order.get('OrderID')} without one)" if already_there else ""
         # StyleMan has (or may have) the order: the retry looks it up first and never POSTs it again,
