@@ -13,7 +13,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export BACKOFFICE_LOCAL_ROOT ?= $(CURDIR)/.local
 
-.PHONY: setup demo export sandbox test faults bench lint constraints clean
+.PHONY: setup demo export load sandbox airflow test faults bench bench-events lint constraints clean
 
 setup: $(VENV)/.installed
 
@@ -37,6 +37,16 @@ SANDBOX_ARGS ?=
 sandbox: setup
 	$(PY) -m erp_sandbox.serve $(SANDBOX_ARGS)
 
+# Store an order document in the order database (the embedded default, or app4sales_db), and
+# announce it on Redis in event mode: a running `make airflow` sends it within seconds.
+load: setup
+	@test -n "$(ORDERS)" || { echo "usage: make load ORDERS=path/to/orders.json"; exit 2; }
+	$(PY) -m backoffice_export.cli load "$(ORDERS)"
+
+# A real local deployment: scheduler, dag-processor, triggerer, api-server and the sandboxes. Ctrl-C stops it.
+airflow: setup
+	$(PY) -m local_airflow
+
 test: setup
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
@@ -54,6 +64,12 @@ SLOTS ?= 4
 MEMORY_SCALE ?= 100000
 bench: setup
 	$(PY) -m bench.benchmark --orders $(N) --rtt-ms $(RTT) --slots $(SLOTS) --memory-scale $(MEMORY_SCALE)
+
+# Latency from order stored to the ERP sandbox, event mode beside schedule only, on a real deployment
+# (make airflow). DURATION seconds of Poisson arrivals per mode; a short run: make bench-events DURATION=20
+DURATION ?= 300
+bench-events: setup
+	$(PY) -m bench.latency_events --duration $(DURATION)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,8 @@
 """
 ### Send orders to backoffice
 
-Every interval, sends the App4Sales orders that have not reached their backoffice ERP yet.
+Every interval, sends the App4Sales orders that have not reached their backoffice ERP yet; in
+event mode also within seconds of an order-stored message on Redis (docs/runbook.md).
 
 1. **extract** finds the unsent orders in the order database (Airflow connection
    `app4sales_db`) and cuts them into chunks: one administration per chunk, at most
@@ -33,13 +34,17 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task, task_group
 
+from backoffice_export import order_events
 from backoffice_export.connectors import CONNECTORS
 
 # A cron schedule with data intervals: each run covers [previous tick, this tick), which is what
 # a backfill's windows are cut from (Airflow 3's plain cron string would give point intervals).
 # "none" leaves the DAG to manual and API triggers only.
 CRON = os.environ.get("BACKOFFICE_EXPORT_SCHEDULE", "*/15 * * * *")
-SCHEDULE = None if CRON.strip().lower() in {"", "none"} else CronDataIntervalTimetable(CRON, timezone="UTC")
+TICK = None if CRON.strip().lower() in {"", "none"} else CronDataIntervalTimetable(CRON, timezone="UTC")
+# Event mode (docs/runbook.md): with BACKOFFICE_ORDER_EVENTS_CONN_ID set, an order-stored message
+# on Redis starts a run too (the tick or the asset); unset, the tick alone.
+SCHEDULE = order_events.schedule(TICK)
 DEFAULT_CHUNK_SIZE = int(os.environ.get("BACKOFFICE_CHUNK_SIZE", "200"))
 RETRIES = int(os.environ.get("BACKOFFICE_TASK_RETRIES", "3"))
 # Pools cap concurrent connections per ERP endpoint kind: set a prefix (e.g. "erp_") and create
@@ -78,11 +83,13 @@ def _notify_failure(context: dict) -> None:
 )
 def send_orders_to_backoffice() -> None:
     @task(multiple_outputs=True)
-    def extract(params: dict, dag_run=None, data_interval_start=None, data_interval_end=None) -> dict:
+    def extract(params: dict, dag_run=None, data_interval_start=None, data_interval_end=None,
+                triggering_asset_events=None) -> dict:
         from backoffice_export import config, export
         from backoffice_export.db.engine import engine_for_connection
         from backoffice_export.window import export_window
 
+        print(order_events.run_origin(dag_run, triggering_asset_events), flush=True)
         created_from, created_before = export_window(dag_run, data_interval_start, data_interval_end)
         reexport = bool(params.get("reexport_sent"))
         plan = export.plan_chunks(engine_for_connection(config.DB_CONN_ID), params["chunk_size"],

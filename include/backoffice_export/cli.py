@@ -42,13 +42,14 @@ def _embedded_airflow() -> None:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
 
-def _use_sqlite_default(path: Path) -> None:
+def use_sqlite_default(path: Path) -> None:
     if "AIRFLOW_CONN_APP4SALES_DB" not in os.environ:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.environ["AIRFLOW_CONN_APP4SALES_DB"] = json.dumps({"conn_type": "sqlite", "host": str(path)})
 
 
-def _engine() -> Any:
+def order_database() -> Any:
+    """The order database of ``app4sales_db``, its tables made if missing."""
     from backoffice_export import config
     from backoffice_export.db.engine import create_schema, engine_for_connection
 
@@ -59,20 +60,33 @@ def _engine() -> Any:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from backoffice_export.document import load_document, read_document
+    from backoffice_export.order_events import use_local_redis
 
-    _use_sqlite_default(_local_root() / "app4sales.db")
-    counts = load_document(_engine(), read_document(args.orders))
+    use_sqlite_default(_local_root() / "app4sales.db")
+    use_local_redis()
+    document = read_document(args.orders)
+    counts = load_document(order_database(), document)
     print(f"loaded {counts['orders']} orders ({counts['lines']} lines) in {counts['administrations']} administrations")
     for message in counts["rejected"]:
         print(f"  {message}")
+    _announce(document, counts)
     return 1 if counts["rejected"] else 0
+
+
+def _announce(document: dict[str, Any], counts: dict[str, Any]) -> None:
+    """Publish the order-stored message of event mode (what App4Sales does when it stores an order)."""
+    from backoffice_export.order_events import publish_order_stored
+
+    if counts["orders"]:
+        print(publish_order_stored({"orders": counts["orders"],
+                                    "administrations": [a["code"] for a in document["administrations"]]}))
 
 
 def cmd_state(args: argparse.Namespace) -> int:
     from backoffice_export import export_state
 
-    _use_sqlite_default(_local_root() / "app4sales.db")
-    rows = export_state.states(_engine(), administration=args.administration)
+    use_sqlite_default(_local_root() / "app4sales.db")
+    rows = export_state.states(order_database(), administration=args.administration)
     print(f"{'administration':<22} {'order':<10} {'connector':<12} {'state':<8} {'tries':>5}  result")
     for r in rows:
         outcome = f"{r.backoffice_order_nr} -> {r.destination}" if r.state == "sent" else (r.error or "")
@@ -128,7 +142,11 @@ def report(engine: Any, document: dict[str, Any], sandbox_root: Path | None) -> 
 def _run_with_sandboxes(document_path: Path, db_path: Path, sandbox_root: Path, *, fresh: bool) -> int:
     """Start the sandbox servers (package ``erp_sandbox``, imported here only: the product never
     needs it), point every connection the document names and the environment lacks at them, run."""
+    from backoffice_export import order_events
+
     _embedded_airflow()
+    if not fresh:  # orders stored for a running deployment too: announce them (event mode)
+        order_events.use_local_redis()
     root = _local_root()
     if fresh:
         for path in (db_path, root / "files", sandbox_root):
@@ -136,7 +154,7 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, sandbox_root: Path, 
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-    _use_sqlite_default(db_path)
+    use_sqlite_default(db_path)
     os.environ.setdefault("BACKOFFICE_TASK_RETRIES", "0")
 
     from backoffice_export.document import load_document, read_document
@@ -146,11 +164,13 @@ def _run_with_sandboxes(document_path: Path, db_path: Path, sandbox_root: Path, 
     with Sandboxes(sandbox_root, SANDBOX_USER) as sandboxes:
         for conn_id, conn in sandbox_connections(document, sandboxes, SANDBOX_USER).items():
             os.environ.setdefault(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
-        engine = _engine()
+        engine = order_database()
         counts = load_document(engine, document)
         print(f"loaded {counts['orders']} orders from {document_path}")
         for message in counts["rejected"]:
             print(f"  {message}")
+        if order_events.conn_id():  # this command exports at once: the message is for a running deployment
+            _announce(document, counts)
         run = run_export_dag()
         print(f"\nDAG run {run.run_id}: {run.state}")
         report(engine, document, sandbox_root)

@@ -263,7 +263,8 @@ def test_resending_an_order_the_erp_holds_records_it_again_without_a_second_orde
     before = {r.internal_order_nr: r.backoffice_order_nr
               for r in export_state.states(sqlite_engine, administration=admin["code"])}
     results = resend(sqlite_engine, admin["code"], ["1001", "1002"], OWNER)
-    assert [r.outcome.split(" -> ")[0] for r in results] == [f"sent as {before['1001']}", f"sent as {before['1002']}"]
+    assert [r.outcome.split(" -> ")[0] for r in results] == [
+        f"already at the ERP as {before['1001']}", f"already at the ERP as {before['1002']}"]
     judged = _judge(sqlite_engine, _Erp(connector, api, company, document))
     fault_ledger.append(FaultOutcome(connector, "resend of orders the ERP holds", 0, 2 * ORDERS, *judged[:3], 2,
                                      misattributed=judged[3]))

@@ -87,3 +87,19 @@ def test_the_demo_pdf_is_a_valid_pdf() -> None:
     for content in pdfs:
         reader = pypdf.PdfReader(io.BytesIO(content), strict=True)  # what qpdf --check asks too
         assert len(reader.pages) == 1
+
+
+def test_free_text_is_written_in_windows_1252_and_a_code_outside_it_fails_before_anything_is_sent() -> None:
+    """AccountView keeps text in Windows-1252: free text is transliterated, a code that would change
+    fails the order naming its field, so no later batch can be refused for it (half an order)."""
+    order = f.order(notes="Levering Łódź ☃ \u2013 €5", your_reference="Ref “Ż”",
+                    alternate_address=f.address(city="Łódź"))
+    header, _ = build(order)
+    assert header["comment1"] == "Ref “Z”"
+    assert header["comment2"].startswith("Levering Lódz  \u2013 €5")  # ó, the en dash and € are in Windows-1252
+    assert header["city"] == "Lódz"
+    lines = [f.line(0), f.line(1), f.line(2, item_=f.item("SOCK-Ł"))]
+    with pytest.raises(OrderDataError) as caught:
+        build(f.order(lines=lines), OrderLinesBatchCount=1)
+    assert caught.value.field == "Item.Code"
+    assert "Windows-1252" in caught.value.message

@@ -38,21 +38,38 @@ def latin1_only(text: str) -> str:
 
 # What a file name on Windows, Linux and FTP servers takes without escaping: letters, digits,
 # spaces and a few marks. Never a separator, a drive colon, a wildcard or a control character.
-# Characters outside ISO-8859-1 that have a plain Latin reading; others decompose (NFKD) or go.
-_LATIN1_READINGS = str.maketrans({
+# Plain Latin readings of characters a narrow character set lacks; others decompose (NFKD) or go.
+_READINGS = {
     "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "Œ": "OE", "œ": "oe",  # noqa: RUF001
     "€": "EUR", "–": "-", "—": "-", "‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"',  # noqa: RUF001
     "…": "...", "•": "*",
-})
+}
 
 
 def latin1_text(text: str) -> str:
-    """Free text in ISO-8859-1: known readings first (``Ł`` -> ``L``, ``€`` -> ``EUR``), then a
-    character's base letter (``ź`` -> ``z``), else the character is removed (an emoji)."""
-    if not _NON_LATIN1.search(text):
+    """Free text in ISO-8859-1 (``transliterated``)."""
+    return transliterated(text, "iso-8859-1")
+
+
+def transliterated(text: str, encoding: str) -> str:
+    """Free text in ``encoding``: a character it lacks becomes its plain reading (``Ł`` -> ``L``,
+    ``€`` -> ``EUR``), else its base letter (``ź`` -> ``z``), else it is removed (an emoji)."""
+    try:
+        text.encode(encoding)
         return text
-    readable = text.translate(_LATIN1_READINGS)
-    return _NON_LATIN1.sub(lambda m: latin1_only(unicodedata.normalize("NFKD", m.group())), readable)
+    except UnicodeEncodeError:
+        pass
+    return "".join(ch if _encodes(ch, encoding) else
+                   "".join(c for c in (_READINGS.get(ch) or unicodedata.normalize("NFKD", ch)) if _encodes(c, encoding))
+                   for ch in text)
+
+
+def _encodes(ch: str, encoding: str) -> bool:
+    try:
+        ch.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()&+,-]{0,99}$")

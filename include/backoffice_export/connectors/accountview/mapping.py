@@ -44,8 +44,7 @@ from backoffice_export.connectors.accountview.envelope import HEADER_FIELDS, LIN
 from backoffice_export.connectors.accountview.settings import AccountViewSettings
 from backoffice_export.errors import OrderDataError
 from backoffice_export.mapping.money import HUNDRED, invariant, net_round, unit_price_excl_vat, vat_rate
-from backoffice_export.mapping.text import checked_text as _text
-from backoffice_export.mapping.text import safe_file_name
+from backoffice_export.mapping.text import checked_text, safe_file_name, transliterated
 from backoffice_export.model import Attachment, Order, OrderLine
 
 DEFAULT_COMMENT1 = "App4Sales Order"
@@ -62,6 +61,22 @@ CENT = Decimal("0.01")
 class OrderTables:
     header: Table
     lines: Table
+
+
+CHARSET = "cp1252"  # AccountView's text fields are Windows-1252
+
+
+def _text(value: object, field: str) -> str:
+    """Free text as AccountView can store it (``transliterated`` to Windows-1252)."""
+    return transliterated(checked_text(value, field), CHARSET)
+
+
+def _code(value: object, field: str) -> str:
+    """A code AccountView matches on: refused, not changed, when Windows-1252 cannot hold it."""
+    text = checked_text(value, field)
+    if transliterated(text, CHARSET) != text:
+        raise OrderDataError(field, f"{text!r} holds characters AccountView cannot store (Windows-1252)")
+    return text
 
 
 def _field(name: str) -> Field:
@@ -89,9 +104,9 @@ def order_reference(order: Order) -> str | None:
 
 def employee_code(order: Order, settings: AccountViewSettings) -> str | None:
     if settings.FixedEmployeeCode:
-        return _text(settings.FixedEmployeeCode, "setting FixedEmployeeCode")
+        return _code(settings.FixedEmployeeCode, "setting FixedEmployeeCode")
     user_name = order.sales_rep.user_name if order.sales_rep else None
-    return _text(user_name, "SalesRep.UserName").strip() or None
+    return _code(user_name, "SalesRep.UserName").strip() or None
 
 
 def order_note(order: Order, settings: AccountViewSettings) -> str | None:
@@ -110,7 +125,7 @@ def order_pdf(order: Order) -> Attachment | None:
 def customer_code(order: Order) -> str:
     if order.customer is None:
         raise OrderDataError("Order.Customer", "the order has no customer")
-    code = _text(order.customer.code, "Customer.Code").strip()
+    code = _code(order.customer.code, "Customer.Code").strip()
     if not code:
         raise OrderDataError("Customer.Code", "the order's customer has no code")
     return code
@@ -144,13 +159,13 @@ def header(order: Order, settings: AccountViewSettings, ord_date: datetime) -> T
             (_field("address1"), _text(address.address1, "AlternateAddress.Address1")),
             (_field("post_code"), _text(address.postal_code, "AlternateAddress.PostalCode")),
             (_field("city"), _text(address.city, "AlternateAddress.City")),
-            (_field("cnt_code"), _text(address.country_iso2, "AlternateAddress.CountryIso2")),
+            (_field("cnt_code"), _code(address.country_iso2, "AlternateAddress.CountryIso2")),
         ]
     if settings.SelectionCodeForOrders:
-        pairs.append((_field("ord_expn"), _text(settings.SelectionCodeForOrders, "setting SelectionCodeForOrders")))
+        pairs.append((_field("ord_expn"), _code(settings.SelectionCodeForOrders, "setting SelectionCodeForOrders")))
     pairs += _kubussports(order)
     if order.delivery_method_code:
-        pairs.append((_field("SHIP_MTH"), _text(order.delivery_method_code, "Order.DeliveryMethodCode")))
+        pairs.append((_field("SHIP_MTH"), _code(order.delivery_method_code, "Order.DeliveryMethodCode")))
     if reference and target.name != REFERENCE_FIELD:
         pairs.append((target, reference))
     pdf = order_pdf(order)
@@ -237,10 +252,10 @@ def _line_values(order: Order, line: OrderLine, position: int, fields: tuple[Fie
             raise OrderDataError(f"Item.ExtraData.{EXTRA_SBA_ITEM_CODE}",
                                  f"item {line.item.code} on {where} has no {EXTRA_SBA_ITEM_CODE}, so its "
                                  "AccountView SBA item is unknown (setting UseSbaItems is on)")
-        values["art_code"] = _text(sba_code, f"Item.ExtraData.{EXTRA_SBA_ITEM_CODE}")
-        values["size"] = _text(str(extra.get(EXTRA_SIZE) or "").strip(), f"Item.ExtraData.{EXTRA_SIZE}")
+        values["art_code"] = _code(sba_code, f"Item.ExtraData.{EXTRA_SBA_ITEM_CODE}")
+        values["size"] = _code(str(extra.get(EXTRA_SIZE) or "").strip(), f"Item.ExtraData.{EXTRA_SIZE}")
     else:
-        code = _text(line.item.code, "Item.Code").strip()
+        code = _code(line.item.code, "Item.Code").strip()
         if not code:
             raise OrderDataError("Item.Code", f"the item on {where} has a blank code")
         values["art_code"] = code
