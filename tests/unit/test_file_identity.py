@@ -107,3 +107,14 @@ def test_two_chunks_at_once_never_hold_one_name_twice(any_engine: sa.Engine) -> 
         thread.join()
     assert errors == []
     assert len(drawn) == len(set(drawn)) == 40
+
+
+def test_a_folder_is_the_same_folder_whatever_port_or_protocol_reached_it(any_engine: sa.Engine) -> None:
+    """The connection's port (a sandbox restarted, a server moved) or protocol may change between runs;
+    the names held in the folder must not be forgotten, or a sent order's file is overwritten."""
+    a = load(any_engine, "a", 2)
+    FileNames(any_engine, "sftp://erp.example:2222/in/orders", a[0].administration).hold_own(
+        a[0], "WEB-200.xml", "WEB-200", "Order.OrderNr")
+    with pytest.raises(NumberTaken):
+        FileNames(any_engine, "ftps://erp.example:21/in/orders", a[0].administration).hold_own(
+            a[1], "WEB-200.xml", "WEB-200", "Order.OrderNr")

@@ -8,7 +8,9 @@ generated number skips held names, and an own number another order holds fails f
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +24,12 @@ MAX_DRAWS = 10_000  # generated numbers tried for one order before giving up (a 
 FILLED_KEY = "Export.FileNamesFilled"
 
 
+def folder_key(destination: str) -> str:
+    """The folder as the ERP sees it: host and path, whatever protocol or port reached it."""
+    parts = urlsplit(destination)
+    return f"{(parts.hostname or '').lower()}{posixpath.normpath(parts.path or '/')}"
+
+
 class NumberTaken(OrderDataError):
     """The order's own number names a file another order already holds in the folder."""
 
@@ -31,6 +39,7 @@ class FileNames:
 
     def __init__(self, engine: sa.Engine, destination: str, administration: Administration) -> None:
         self.engine, self.destination, self.administration = engine, destination, administration
+        self.folder = folder_key(destination)
         self._numbers: set[str] | None = None
         if key_settings.get(engine, administration.id, FILLED_KEY) is None:
             self._fill_from_sent_orders()
@@ -64,24 +73,24 @@ class FileNames:
         """Give back a generated name whose file certainly never reached the ERP."""
         f = s.file_names
         with self.engine.begin() as conn:
-            conn.execute(sa.delete(f).where(f.c.destination == self.destination, f.c.name == name,
+            conn.execute(sa.delete(f).where(f.c.destination == self.folder, f.c.name == name,
                                             f.c.order_id == order.id, f.c.generated.is_(True)))
 
     def keep(self, order: Order, name: str) -> None:
         """The file may have reached the ERP: the order keeps this name for good."""
         f = s.file_names
         with self.engine.begin() as conn:
-            conn.execute(sa.update(f).where(f.c.destination == self.destination, f.c.name == name,
+            conn.execute(sa.update(f).where(f.c.destination == self.folder, f.c.name == name,
                                             f.c.order_id == order.id).values(generated=False))
 
     def _hold(self, order: Order, name: str, generated: bool) -> tuple[int, bool]:
         """(holder's order id, held as generated) once ``name`` is held, by ``order`` if nobody had it."""
         f = s.file_names
         with self.engine.begin() as conn:
-            conn.execute(self._insert().values(destination=self.destination, name=name, order_id=order.id,
+            conn.execute(self._insert().values(destination=self.folder, name=name, order_id=order.id,
                                                generated=generated).on_conflict_do_nothing())
             holder_id, held_generated = conn.execute(sa.select(f.c.order_id, f.c.generated).where(
-                f.c.destination == self.destination, f.c.name == name)).one()
+                f.c.destination == self.folder, f.c.name == name)).one()
         return holder_id, bool(held_generated)
 
     def _carried(self) -> set[str]:
@@ -98,12 +107,13 @@ class FileNames:
 
     def _fill_from_sent_orders(self) -> None:
         """Hold the names of files sent to this folder before names were held (once per administration)."""
-        t, prefix = s.export_state, f"{self.destination}/"
+        t = s.export_state
+        path = urlsplit(self.destination).path.rstrip("/")
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(t.c.destination, t.c.order_id).where(
-                t.c.destination.startswith(prefix, autoescape=True))).all()
-        names = [{"destination": self.destination, "name": path[len(prefix):], "order_id": order_id,
-                  "generated": False} for path, order_id in rows if "/" not in path[len(prefix):]]
+                t.c.destination.contains(f"{path}/", autoescape=True))).all()
+        names = [{"destination": self.folder, "name": posixpath.basename(sent), "order_id": order_id,
+                  "generated": False} for sent, order_id in rows if folder_key(posixpath.dirname(sent)) == self.folder]
         with self.engine.begin() as conn:
             if names:
                 conn.execute(self._insert().on_conflict_do_nothing(), names)
