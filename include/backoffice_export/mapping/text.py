@@ -87,7 +87,7 @@ def safe_path_part(value: str | None, field: str) -> str:
     unsafe = (not _SAFE_NAME.match(text) or ".." in text or text.endswith((" ", "."))
               or text.split(".")[0].strip().upper() in _WINDOWS_DEVICES)
     if unsafe:
-        raise OrderDataError(field, f"{text!r} cannot be used in a file name (letters, digits, spaces and "
+        raise OrderDataError(field, f"{text!r} cannot be used in a file name (ASCII letters, digits, spaces and "
                                     "'._()&+,-'; not starting with a mark, not ending in a space or dot)")
     return text
 
