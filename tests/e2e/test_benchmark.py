@@ -13,27 +13,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import PG_URL, PROJECT, need
+from tests.conftest import PG_URL, PROJECT, _pg_available, need
 
 CONNECTORS = ("reflecta", "ezxml", "spector", "styleman", "accountview")
 
 
-def _pg_reachable() -> bool:
-    try:
-        engine = sa.create_engine(PG_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 @pytest.mark.timeout(900)
 def test_benchmark_writes_every_figure_for_every_connector(tmp_path: Path) -> None:
-    need(_pg_reachable(), f"PostgreSQL is not reachable at {PG_URL} (the scheduler runs keep their metadata there)")
+    need(_pg_available(), f"PostgreSQL is not reachable at {PG_URL} (the scheduler runs keep their metadata there)")
     doc = tmp_path / "performance.md"
     done = subprocess.run(
         [sys.executable, "-m", "bench.benchmark", "--orders", "50", "--rtt-ms", "5", "--slots", "4", "--chunks", "4",
