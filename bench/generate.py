@@ -1,8 +1,9 @@
 """Generate a benchmark backlog straight into the order database, fast and deterministic.
 
 N orders of ~20 lines, spread evenly over the given targets (an administration each). Rows are
-written with bulk inserts rather than through the order document loader: at 100,000 orders
-(2 million lines) the loader's per-order upserts would take longer than the export being measured.
+written with bulk inserts, the lines with one INSERT ... SELECT, rather than through the order
+document loader: at 100,000 orders (2 million lines) its per-order upserts would take longer than
+the export being measured.
 The data is valid for every connector, so each order is expected to be sent.
 """
 
@@ -62,11 +63,23 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: Iterator[dict[str, Any]]
         conn.execute(table.insert(), buffer)
 
 
+def _line_template() -> sa.Subquery:
+    """Line ``j`` of every order: its index and amounts, as a query of 20 literal rows."""
+    return sa.union_all(*(
+        sa.select(sa.literal(j).label("j"), sa.literal(Decimal(1 + j % 5), s.Amount()).label("quantity"),
+                  sa.literal(Decimal("19.95"), s.Amount()).label("price"),
+                  sa.literal(Decimal("24.95"), s.Amount()).label("original_price"),
+                  sa.literal(Decimal("20"), s.Amount()).label("discount_percentage"),
+                  sa.literal(Decimal(21), s.Amount()).label("vat_percentage"))
+        for j in range(LINES_PER_ORDER))).subquery("line")
+
+
 def generate(engine: sa.Engine, targets: list[Target], orders: int) -> dict[str, int]:
     """Write ``orders`` orders spread over ``targets``; return the number per target."""
     per_target = {t.name: orders // len(targets) + (1 if i < orders % len(targets) else 0)
                   for i, t in enumerate(targets)}
     start = datetime(2026, 11, 1, 8, 0)
+    o, line = s.orders, _line_template()
     with engine.begin() as conn:
         for target in targets:
             admin_id = conn.execute(s.administrations.insert().values(
@@ -105,11 +118,16 @@ def generate(engine: sa.Engine, targets: list[Target], orders: int) -> dict[str,
                 "your_reference": f"PO-{i}", "reference": f"REF-{i}", "notes": "Deliver before noon",
                 "order_type": "Default", "prices_include_vat": False, "is_paid": False,
                 "shipping_costs_excl_vat": Decimal("6.95"), "shipping_costs_incl_vat": Decimal("8.41")}))
-            _insert(conn, s.order_lines, (
-                {"order_id": first_order + 1 + i, "line_index": j, "item_id": first_item + 1 + (i * 7 + j) % ITEMS,
-                 "quantity": Decimal(1 + j % 5), "price": Decimal("19.95"), "original_price": Decimal("24.95"),
-                 "discount_percentage": Decimal("20"), "vat_percentage": Decimal(21), "instruction": None}
-                for i in range(count) for j in range(LINES_PER_ORDER)))
+            # 20 lines per order in one INSERT ... SELECT: 2 million rows at 100,000 orders in seconds.
+            conn.execute(s.order_lines.insert().from_select(
+                ["order_id", "line_index", "item_id", "quantity", "price", "original_price", "discount_percentage",
+                 "vat_percentage"],
+                sa.select(o.c.id, line.c.j,
+                          first_item + 1 + ((o.c.id - first_order - 1) * 7 + line.c.j) % ITEMS,
+                          line.c.quantity, line.c.price, line.c.original_price, line.c.discount_percentage,
+                          line.c.vat_percentage)
+                .select_from(o.join(line, sa.true()))
+                .where(o.c.administration_id == admin_id, o.c.id > first_order)))
             if target.connector == "accountview":
                 _insert(conn, s.attachments, _rows(count, lambda i, o=first_order: {
                     "order_id": o + 1 + i, "kind": "order_pdf", "file_name": f"order-{i + 1}.pdf",

@@ -1,13 +1,14 @@
-"""The benchmark's ERP side, in a process of its own, as a real ERP is.
+"""The benchmark's ERP side: one process per connector, as each ERP is a server of its own.
 
-One process runs the SFTP and FTPS sandboxes and the ERP API emulators (a second set of
-emulators for the floor, so the floor's orders never meet the pipeline's), and in front of each
-a ``FaultProxy`` that adds ``rtt`` seconds of round trip. FTP data connections cross the proxy
-too: the FTP sandbox announces a proxy port for each passive data connection.
+A connector's process runs its SFTP or FTPS sandbox or its ERP API emulator (an HTTP API also a
+second emulator for the floor, so the floor's orders never meet the pipeline's), and in front of
+each a ``FaultProxy`` that adds ``rtt`` seconds of round trip. FTP data connections cross the
+proxy too: the FTP sandbox announces a proxy port for each passive data connection. Apart, no
+server waits on another's interpreter lock, which one process for all of them made noisy.
 
-The process prints one JSON line, the Airflow connections per connector: ``latency`` (through
-the proxies), ``floor`` (the floor's destinations, through the proxies) and ``direct`` (no
-proxy). It stops when its stdin closes.
+Each process prints one JSON line, its connector's Airflow connections: ``latency`` (through the
+proxy), ``floor`` (the floor's destination, through a proxy) and ``direct`` (no proxy). It stops
+when its stdin closes.
 """
 
 from __future__ import annotations
@@ -32,74 +33,81 @@ def _through(conn: dict[str, Any], proxy: Any, **changes: Any) -> dict[str, Any]
     return {**conn, "port": proxy.port, **changes}
 
 
-def serve(root: Path, rtt: float) -> None:
-    """The child: start the servers and their proxies, say where they are, serve until stdin closes."""
+def serve(root: Path, rtt: float, connector: str) -> None:
+    """The child: start ``connector``'s server and its proxies, say where they are, serve until stdin closes."""
     from erp_sandbox import ERP_API_MODULES, Sandboxes
     from erp_sandbox.fault_proxy import FaultProxy
 
+    sandboxes = Sandboxes(root / "sandbox", USER)  # started below: only this connector's server
     with contextlib.ExitStack() as stack:
-        sandboxes = stack.enter_context(Sandboxes(root / "sandbox", USER))
-        floor_apis = {name: importlib.import_module(ERP_API_MODULES[name]).Api(root / "floor")
-                      for name in HTTP_CONNECTORS}
-        for api in floor_apis.values():
-            api.start()
-            stack.callback(api.stop)
-        sftp_proxy = stack.enter_context(FaultProxy(sandboxes.sftp.port, rtt=rtt))
-        ftp_proxy = stack.enter_context(FaultProxy(sandboxes.ftp.port, rtt=rtt))
-        sandboxes.ftp.passive_through = ftp_proxy.forward_once
-
-        direct = {"reflecta": sandboxes.airflow_connection("sftp", USER, "reflecta"),
-                  "ezxml": sandboxes.airflow_connection("ftps", USER, "ezxml")}
-        latency = {"reflecta": _through(direct["reflecta"], sftp_proxy),
-                   "ezxml": _through(direct["ezxml"], ftp_proxy)}
-        floor = {"reflecta": _through(direct["reflecta"], sftp_proxy, schema="floor"),
-                 "ezxml": _through(direct["ezxml"], ftp_proxy, schema="floor")}
-        for name in HTTP_CONNECTORS:
-            direct[name] = sandboxes.apis[name].airflow_connection()
-            proxy = stack.enter_context(FaultProxy(sandboxes.apis[name].port, rtt=rtt))
-            latency[name] = _through(direct[name], proxy)
+        if connector in HTTP_CONNECTORS:
+            api = sandboxes.apis[connector]
+            floor_api = importlib.import_module(ERP_API_MODULES[connector]).Api(root / "floor")
+            for server in (api, floor_api):
+                server.start()
+                stack.callback(server.stop)
+            direct = api.airflow_connection()
             # StyleMan's floor logs in with basic auth: the same headers on every request, no token.
-            api = floor_apis[name]
-            own = api.airflow_connection("basic") if name == "styleman" else api.airflow_connection()
-            floor[name] = _through(own, stack.enter_context(FaultProxy(floor_apis[name].port, rtt=rtt)))
+            floor = floor_api.airflow_connection("basic") if connector == "styleman" else floor_api.airflow_connection()
+            floor = _through(floor, stack.enter_context(FaultProxy(floor_api.port, rtt=rtt)))
+            proxy = stack.enter_context(FaultProxy(api.port, rtt=rtt))
+        else:
+            server = sandboxes.sftp if connector == "reflecta" else sandboxes.ftp
+            server.start()
+            stack.callback(server.stop)
+            direct = sandboxes.airflow_connection("sftp" if connector == "reflecta" else "ftps", USER, connector)
+            proxy = stack.enter_context(FaultProxy(server.port, rtt=rtt))
+            if connector == "ezxml":
+                sandboxes.ftp.passive_through = proxy.forward_once
+            floor = _through(direct, proxy, schema="floor")
+        latency = _through(direct, proxy)
         print(json.dumps({"latency": latency, "floor": floor, "direct": direct}), flush=True)
         sys.stdin.read()
 
 
 class RemoteSandboxes:
-    """The parent's handle on the server process: the connections that reach its servers."""
+    """The parent's handle on the server processes: the connections that reach their servers."""
 
     def __init__(self, root: Path, rtt: float) -> None:
         self.root, self.rtt = root, rtt
-        self._process: subprocess.Popen[str] | None = None
+        self._processes: list[subprocess.Popen[str]] = []
         self.latency: dict[str, dict[str, Any]] = {}
         self.floor: dict[str, dict[str, Any]] = {}
         self.direct: dict[str, dict[str, Any]] = {}
 
     def __enter__(self) -> RemoteSandboxes:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.servers", str(self.root), str(self.rtt)], cwd=PROJECT, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=os.environ.copy())
-        assert self._process.stdout is not None
-        line = self._process.stdout.readline()
-        if not line:
-            self._process.wait(timeout=30)
-            raise RuntimeError(f"the benchmark's server process exited ({self._process.returncode}) before serving")
-        described = json.loads(line)
-        self.latency, self.floor, self.direct = described["latency"], described["floor"], described["direct"]
+        try:
+            for connector in CONNECTORS:
+                self._processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "bench.servers", str(self.root / connector), str(self.rtt), connector],
+                    cwd=PROJECT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=os.environ.copy()))
+            for connector, process in zip(CONNECTORS, self._processes, strict=True):
+                assert process.stdout is not None
+                line = process.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"the benchmark's {connector} server process exited "
+                                       f"({process.wait(timeout=30)}) before serving")
+                described = json.loads(line)
+                self.latency[connector] = described["latency"]
+                self.floor[connector] = described["floor"]
+                self.direct[connector] = described["direct"]
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        if self._process is not None:
-            assert self._process.stdin is not None
-            self._process.stdin.close()
+        for process in self._processes:
+            assert process.stdin is not None
+            process.stdin.close()
+        for process in self._processes:
             try:
-                self._process.wait(timeout=30)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self._process.kill()
-            self._process = None
+                process.kill()
+        self._processes = []
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]), float(sys.argv[2]))
+    serve(Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3])

@@ -32,6 +32,9 @@ import os
 import uuid
 from datetime import datetime, timedelta
 
+# Event mode's trigger (it imports the redis client): imported here so that the dag processor
+# imports it once before it forks a parser (parsing_pre_import_modules), not in every parse.
+import airflow.providers.common.messaging.triggers.msg_queue  # noqa: F401
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task, task_group
 
 from backoffice_export import order_events

@@ -270,24 +270,6 @@ def progress(engine: sa.Engine, order_id: int) -> dict[str, Any] | None:
     return json.loads(text) if text else None
 
 
-def progresses(engine: sa.Engine, order_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """``progress`` of many orders, in one query; orders without one are left out."""
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(t.c.order_id, t.c.progress).where(
-            t.c.order_id.in_(list(order_ids)), t.c.progress.is_not(None))).all()
-    return {order_id: json.loads(text) for order_id, text in rows if text}
-
-
-def save_progresses(engine: sa.Engine, values: Mapping[int, Mapping[str, Any]]) -> None:
-    """``save_progress`` for many orders, in one transaction."""
-    if not values:
-        return
-    with engine.begin() as conn:
-        conn.execute(sa.update(t).where(t.c.order_id == sa.bindparam("id")).values(progress=sa.bindparam("value")),
-                     [{"id": order_id, "value": json.dumps(dict(value), sort_keys=True)}
-                      for order_id, value in values.items()])
-
-
 def save_progress(engine: sa.Engine, order_id: int, value: Mapping[str, Any] | None, *,
                   order_nr: str | None = None) -> None:
     """Record (or with ``None`` forget) how far the order's delivery got, committed at once;

@@ -196,6 +196,8 @@ class Order:
     # How many times an export run has claimed this order, this time included: above 1 an
     # earlier attempt may have reached the ERP, so an API connector looks before it sends.
     export_attempts: int = 1
+    # How far a delivery in several requests got when the order was loaded (a connector's own JSON).
+    export_progress: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:

@@ -6,6 +6,7 @@ whatever its size, and never the whole order table (memory stays flat as the bac
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -135,9 +136,9 @@ def load_orders(engine: sa.Engine, order_ids: Sequence[int], *, known: Known | N
             record.pop("order_id"): PaymentDetails(**record)
             for record in _records(conn, sa.select(s.payment_details).where(s.payment_details.c.order_id.in_(ids)))
         }
-        attempts = dict(conn.execute(
-            sa.select(s.export_state.c.order_id, s.export_state.c.attempts).where(s.export_state.c.order_id.in_(ids))
-        ).all())
+        states = {order_id: (attempts, progress) for order_id, attempts, progress in conn.execute(
+            sa.select(s.export_state.c.order_id, s.export_state.c.attempts, s.export_state.c.progress)
+            .where(s.export_state.c.order_id.in_(ids)))}
         files: dict[int, list[Attachment]] = defaultdict(list)
         for record in _records(conn, sa.select(s.attachments).where(s.attachments.c.order_id.in_(ids))
                                .order_by(s.attachments.c.id)):
@@ -171,7 +172,9 @@ def load_orders(engine: sa.Engine, order_ids: Sequence[int], *, known: Known | N
         r["lines"] = tuple(lines[order_id])
         r["payment"] = payments.get(order_id)
         r["attachments"] = tuple(files[order_id])
-        r["export_attempts"] = max(1, attempts.get(order_id) or 1)
+        attempts, progress = states.get(order_id, (None, None))
+        r["export_attempts"] = max(1, attempts or 1)
+        r["export_progress"] = json.loads(progress) if progress else None
         orders.append(Order(**r))
     return orders
 

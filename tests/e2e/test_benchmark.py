@@ -44,6 +44,8 @@ def test_benchmark_writes_every_figure_for_every_connector(tmp_path: Path) -> No
         assert int(task_instances) <= 5 * 4 + 10  # chunks, not orders, make task instances
         assert float(xcom_per_order) <= 64
     assert re.search(r"^4 slots: [\d.]+ x faster than 1\.$", report, re.MULTILINE)
-    assert re.search(r"^\| send_orders_to_backoffice\.py \(parse\) \| [\d.]+ \|$", report, re.MULTILINE)
+    for mode in ("off", "on"):
+        assert re.search(rf"^\| send_orders_to_backoffice\.py, event mode {mode} \(parse\) \| [\d.]+ \|$", report,
+                         re.MULTILINE), report
     assert re.search(r"^\| extract \| \d+ \|$", report, re.MULTILINE)
     assert re.search(r"^\| send_chunk \| \d+ \|$", report, re.MULTILINE)

@@ -99,7 +99,7 @@ class AccountViewSession(BuildThenDeliver):
 
     # -- one order ----------------------------------------------------------------------
     def build(self, order: Order) -> BuiltOrder:
-        built = self._built(order, export_state.progress(self.engine, order.id))
+        built = self._built(order, order.export_progress)
         if built.first is not None:
             self._save(order, built.first.progress)
         return built
