@@ -34,33 +34,39 @@ def _through(conn: dict[str, Any], proxy: Any, **changes: Any) -> dict[str, Any]
 
 
 def serve(root: Path, rtt: float, connector: str) -> None:
-    """The child: start ``connector``'s server and its proxies, say where they are, serve until stdin closes."""
+    """The child: start ``connector``'s servers and their proxies, say where they are, serve until stdin closes."""
     from erp_sandbox import ERP_API_MODULES, Sandboxes
     from erp_sandbox.fault_proxy import FaultProxy
 
-    sandboxes = Sandboxes(root / "sandbox", USER)  # started below: only this connector's server
+    sandboxes = Sandboxes(root / "sandbox", USER)  # only this connector's servers are started
+
+    def started(server: Any) -> Any:
+        server.start()
+        stack.callback(server.stop)
+        return server
+
     with contextlib.ExitStack() as stack:
         if connector in HTTP_CONNECTORS:
-            api = sandboxes.apis[connector]
-            floor_api = importlib.import_module(ERP_API_MODULES[connector]).Api(root / "floor")
-            for server in (api, floor_api):
-                server.start()
-                stack.callback(server.stop)
+            api = started(sandboxes.apis[connector])
+            floor_api = started(importlib.import_module(ERP_API_MODULES[connector]).Api(root / "floor"))
             direct = api.airflow_connection()
+            latency = _through(direct, stack.enter_context(FaultProxy(api.port, rtt=rtt)))
             # StyleMan's floor logs in with basic auth: the same headers on every request, no token.
             floor = floor_api.airflow_connection("basic") if connector == "styleman" else floor_api.airflow_connection()
             floor = _through(floor, stack.enter_context(FaultProxy(floor_api.port, rtt=rtt)))
-            proxy = stack.enter_context(FaultProxy(api.port, rtt=rtt))
+        elif connector == "reflecta":
+            proxy = stack.enter_context(FaultProxy(started(sandboxes.sftp).port, rtt=rtt))
+            direct = sandboxes.airflow_connection("sftp", USER, connector)
+            latency, floor = _through(direct, proxy), _through(direct, proxy, schema="floor")
         else:
-            server = sandboxes.sftp if connector == "reflecta" else sandboxes.ftp
-            server.start()
-            stack.callback(server.stop)
-            direct = sandboxes.airflow_connection("sftp" if connector == "reflecta" else "ftps", USER, connector)
-            proxy = stack.enter_context(FaultProxy(server.port, rtt=rtt))
-            if connector == "ezxml":
-                sandboxes.ftp.passive_through = proxy.forward_once
-            floor = _through(direct, proxy, schema="floor")
-        latency = _through(direct, proxy)
+            proxy = stack.enter_context(FaultProxy(started(sandboxes.ftp).port, rtt=rtt))
+            sandboxes.ftp.passive_through = proxy.forward_once  # data connections cross the proxy too
+            conn = sandboxes.airflow_connection("ftps", USER, connector)
+            latency, floor = _through(conn, proxy), _through(conn, proxy, schema="floor")
+            # So "direct" (the memory figures, no round trip) is an FTPS server of its own.
+            plain = Sandboxes(root / "direct", USER)
+            started(plain.ftp)
+            direct = plain.airflow_connection("ftps", USER, connector)
         print(json.dumps({"latency": latency, "floor": floor, "direct": direct}), flush=True)
         sys.stdin.read()
 

@@ -206,7 +206,8 @@ def check_pdf(content: bytes, name: str) -> None:
     import pypdf
 
     try:
-        pages = len(pypdf.PdfReader(io.BytesIO(content)).pages)
+        # The page count the document's catalog gives, as viewers show it (the page tree itself is not walked).
+        pages = int(pypdf.PdfReader(io.BytesIO(content)).root_object["/Pages"]["/Count"])
     except Exception as exc:  # pypdf raises many kinds on garbage
         raise OrderDataError("Attachment.Content", f"the order PDF {name} is not a readable PDF: {exc}") from None
     if pages < 1:
