@@ -57,7 +57,7 @@ faults: setup
 
 # The benchmark: each connector's chunk against its floor behind RTT ms of round trip, Reflecta
 # under a real scheduler with 1 and SLOTS pool slots, DAG parsing and task memory; writes
-# docs/performance.md. Needs PostgreSQL. About 15 minutes at the defaults on 2 cores.
+# docs/performance.md. Needs PostgreSQL. About 13 minutes at the defaults on 2 cores.
 N ?= 1000
 RTT ?= 30
 SLOTS ?= 4
