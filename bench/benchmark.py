@@ -3,7 +3,7 @@
     python -m bench.benchmark [--orders 1000] [--rtt-ms 30] [--slots 4] [--memory-scale 100000]
                               [--doc docs/performance.md]
 
-The SFTP/FTPS sandboxes and ERP emulators run in a process of their own behind proxies that add
+Each ERP's SFTP/FTPS sandbox or API emulator runs in a process of its own behind proxies that add
 ``--rtt-ms`` of round trip (``servers``). Measured:
 
 - per connector, one chunk of ``--orders`` orders on one connection: the pipeline
@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
-FILE_CONNECTORS = ("reflecta", "ezxml")
 SETTINGS: dict[str, dict[str, Any]] = {
     "reflecta": {"CompanyCode": "01"},
     "ezxml": {"OrderFormat": "Default"},
@@ -70,6 +69,8 @@ def connector_chunks(root: Path, servers: Any, orders: int, targets: list[Any]) 
     root.mkdir(parents=True)
     started: list[tuple[str, str, subprocess.Popen[str]]] = []
     try:
+        from bench.floor import FILE_CONNECTORS
+
         files = [t for t in targets if t.name in FILE_CONNECTORS]
         started += _start(root, servers, orders, files)
         results = {}
